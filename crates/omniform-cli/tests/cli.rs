@@ -1,0 +1,235 @@
+//! The `omniform` binary as a user runs it: commands, formats, exit codes, colour.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_omniform"));
+    c.env_remove("NO_COLOR");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("OMNIFORM_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn quickstart() -> PathBuf {
+    repo().join("stacks/quickstart/stack.toml")
+}
+
+fn run(args: &[&str]) -> Output {
+    bin()
+        .current_dir(repo())
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn validate_quickstart() {
+    let o = run(&["validate", quickstart().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("is valid: 6 resources"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn plan_quickstart_in_every_format() {
+    let q = quickstart();
+    let q = q.to_str().unwrap();
+    let text = run(&["plan", q]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    let out = stdout(&text);
+    assert!(
+        out.contains("Plan: 8 to add, 0 to change, 0 to destroy."),
+        "{out}"
+    );
+    assert!(!out.contains("\x1b["), "piped output must not be coloured");
+    assert!(
+        !out.contains("dev-token-change-me"),
+        "a sensitive default leaked"
+    );
+
+    let json = run(&["plan", q, "--format", "json"]);
+    assert!(json.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("valid JSON");
+    assert_eq!(doc["format_version"], "1.2");
+    assert_eq!(doc["resource_changes"].as_array().unwrap().len(), 8);
+    assert!(!stdout(&json).contains("dev-token-change-me"));
+
+    let md = run(&["plan", q, "--format", "markdown"]);
+    assert!(md.status.success());
+    assert!(stdout(&md).contains("**Plan: 8 to add, 0 to change, 0 to destroy.**"));
+}
+
+#[test]
+fn detailed_exitcode() {
+    let o = run(&[
+        "plan",
+        quickstart().to_str().unwrap(),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "[stack]\nname = \"empty\"\n").unwrap();
+    let o = run(&["plan", empty.to_str().unwrap(), "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("No changes. Your infrastructure matches the configuration."));
+}
+
+#[test]
+fn errors_exit_1_with_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[stack]\nname = \"bad\"\n\n[resource.omniform_data.a]\ninptu = 1\n",
+    )
+    .unwrap();
+    for cmd in ["validate", "plan", "graph"] {
+        let o = run(&[cmd, bad.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("bad.toml:5:1: error: unknown attribute `inptu` for omniform_data"),
+            "{cmd}: {err}"
+        );
+        assert!(err.contains("did you mean `input`?"), "{err}");
+    }
+    let o = run(&["plan", "does/not/exist.toml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("reading stack file does/not/exist.toml"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn variables_from_flags_files_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("s.toml");
+    std::fs::write(&stack, "[stack]\nname = \"v\"\n\n[variable.n]\ntype = \"number\"\n\n[resource.omniform_data.a]\ncount = \"${var.n}\"\n").unwrap();
+    let s = stack.to_str().unwrap();
+    let o = run(&["plan", s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("variable `n` has no value"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["plan", s, "--var", "n=3"]);
+    assert!(stdout(&o).contains("Plan: 3 to add"), "{}", stderr(&o));
+    let vars = dir.path().join("vars.toml");
+    std::fs::write(&vars, "n = 4\n").unwrap();
+    let o = run(&[
+        "plan",
+        s,
+        "--var",
+        "n=3",
+        "--var-file",
+        vars.to_str().unwrap(),
+    ]);
+    assert!(stdout(&o).contains("Plan: 4 to add"), "{}", stderr(&o));
+    let o = bin()
+        .current_dir(repo())
+        .args(["plan", s, "--var-file", vars.to_str().unwrap()])
+        .env("OMNIFORM_VAR_n", "5")
+        .output()
+        .unwrap();
+    assert!(stdout(&o).contains("Plan: 5 to add"), "{}", stderr(&o));
+    let o = run(&["plan", s, "--var", "n=many"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("invalid --var \"n=many\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn target_and_exclude() {
+    let q = quickstart();
+    let o = run(&[
+        "plan",
+        q.to_str().unwrap(),
+        "--target",
+        "omniform_data.server[0]",
+    ]);
+    let out = stdout(&o);
+    assert!(out.contains("Plan: 2 to add"), "{out}");
+    assert!(out.contains("Warning: resource targeting is in effect"));
+    let o = run(&[
+        "plan",
+        q.to_str().unwrap(),
+        "--exclude",
+        "omniform_data.network",
+    ]);
+    assert!(stdout(&o).contains("Plan: 3 to add"), "{}", stdout(&o));
+    let o = run(&["plan", q.to_str().unwrap(), "--target", "not an address"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("invalid --target"), "{}", stderr(&o));
+}
+
+#[test]
+fn graph_formats() {
+    let q = quickstart();
+    let o = run(&["graph", q.to_str().unwrap(), "--format", "mermaid"]);
+    assert!(stdout(&o).starts_with("flowchart RL\n"));
+    assert!(stdout(&o).contains("[\"omniform_data.server\"]"));
+    let o = run(&["graph", q.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains("\"omniform_data.server\" -> \"omniform_data.network\""),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn colour_only_on_a_terminal() {
+    // `script` gives the command a pseudo-terminal, as a user's shell would.
+    let cmd = format!(
+        "{} plan {}",
+        env!("CARGO_BIN_EXE_omniform"),
+        quickstart().display()
+    );
+    let tty = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("script(1) from util-linux");
+    assert!(
+        stdout(&tty).contains("\x1b[32m+\x1b[0m resource"),
+        "{}",
+        stdout(&tty)
+    );
+    let plain = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stdout(&plain).contains("\x1b["));
+    let flag = Command::new("script")
+        .args(["-qec", &format!("{cmd} --no-color"), "/dev/null"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(!stdout(&flag).contains("\x1b["));
+}
