@@ -88,3 +88,144 @@ pub fn renderings(plan: &Plan) -> (String, String, String) {
     let md = omniform::render::markdown::plan(plan);
     (text, json, md)
 }
+
+/// A stack's state in a temporary directory, with the in-process test provider beside the
+/// built-in types: the whole plan → apply → snapshot cycle, as the CLI runs it.
+#[allow(missing_debug_implementations)]
+pub struct Lab {
+    pub dir: tempfile::TempDir,
+    pub store: omniform_state::LocalStore,
+    pub provider: std::sync::Arc<omniform_provider::testing::TestProvider>,
+    pub engine: Engine,
+    pub events: std::sync::Arc<std::sync::Mutex<Vec<omniform::Event>>>,
+}
+
+impl Default for Lab {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Lab {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = omniform_state::LocalStore::open(
+            dir.path().join("state"),
+            "lab",
+            Some("ab".repeat(32)),
+        )
+        .expect("the store opens");
+        let provider = std::sync::Arc::new(omniform_provider::testing::TestProvider::new());
+        let engine = Engine::new().with_provider(provider.clone());
+        Self {
+            dir,
+            store,
+            provider,
+            engine,
+            events: Default::default(),
+        }
+    }
+
+    /// The newest state, or an empty one.
+    pub fn state(&self) -> Snapshot {
+        use omniform_state::StateStore;
+        self.store
+            .read_latest()
+            .expect("state reads")
+            .unwrap_or_else(|| Snapshot::empty("lab"))
+    }
+
+    /// Refreshes and plans `text` against the newest state.
+    pub async fn plan(&self, text: &str) -> Result<Plan, Diagnostics> {
+        let s = stack(text)?;
+        let vars = omniform::resolve_variables(&s, &VariableInputs::default())?;
+        let refreshed = self
+            .engine
+            .refresh(&self.state(), &omniform::NoHooks)
+            .await?;
+        self.engine
+            .plan_refreshed(&s, &vars, &refreshed, &PlanOptions::new(test_now()))
+    }
+
+    /// Locks, recovers, refreshes, plans and applies `text`, like `omniform apply`.
+    pub async fn apply(&self, text: &str) -> omniform::Applied {
+        self.apply_with(text, |_| {}).await
+    }
+
+    pub async fn apply_with(
+        &self,
+        text: &str,
+        adjust: impl FnOnce(&mut PlanOptions),
+    ) -> omniform::Applied {
+        use omniform_state::StateStore;
+        let s = stack(text).unwrap_or_else(|d| panic!("{}", render_diags(&d)));
+        let vars = omniform::resolve_variables(&s, &VariableInputs::default()).expect("variables");
+        let _guard = self
+            .store
+            .lock("apply", std::time::Duration::ZERO, &mut |_| {})
+            .expect("the lock");
+        let (_, on_disk) = omniform::recover_and_read(&self.store, "lab").expect("state");
+        let refreshed = self
+            .engine
+            .refresh(&on_disk, &omniform::NoHooks)
+            .await
+            .expect("refresh");
+        let mut opts = PlanOptions::new(test_now());
+        adjust(&mut opts);
+        let plan = self
+            .engine
+            .plan_refreshed(&s, &vars, &refreshed, &opts)
+            .unwrap_or_else(|d| panic!("plan failed:\n{}", render_diags(&d)));
+        self.apply_plan(
+            omniform::Desired::Stack {
+                stack: &s,
+                vars: &vars,
+            },
+            &plan,
+            &refreshed.state,
+            &on_disk,
+            "apply",
+        )
+        .await
+    }
+
+    /// Applies a plan and records it.
+    pub async fn apply_plan(
+        &self,
+        desired: omniform::Desired<'_>,
+        plan: &Plan,
+        base: &Snapshot,
+        on_disk: &Snapshot,
+        operation: &str,
+    ) -> omniform::Applied {
+        let events = self.events.clone();
+        let hooks = move |e: &omniform::Event| events.lock().expect("events").push(e.clone());
+        let opts = omniform::ApplyOptions::new(test_now());
+        self.engine
+            .apply_recorded(
+                &self.store,
+                desired,
+                plan,
+                base,
+                on_disk,
+                operation,
+                &hooks,
+                &opts,
+            )
+            .await
+            .expect("state is recorded")
+    }
+
+    /// The attribute `path` of the instance `addr` in the newest state.
+    pub fn attr(&self, addr: &str, path: &str) -> Value {
+        let state = self.state();
+        let inst = state
+            .resources
+            .get(&addr.parse().expect("an address"))
+            .unwrap_or_else(|| panic!("{addr} is not in state"));
+        inst.attributes
+            .get_path(&path.parse().expect("a path"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+}

@@ -37,6 +37,17 @@ impl Builtin {
     }
 }
 
+/// A computed value the plan already knows (a rollback restoring an object), or a new one.
+fn known_or<F>(planned: &Value, name: &str, make: F) -> Result<Value, ProviderError>
+where
+    F: FnOnce() -> Result<Value, ProviderError>,
+{
+    match planned.get_path(&omniform_core::AttrPath::attr(name)) {
+        Some(v) if v.is_wholly_known() && !v.is_null() => Ok(v.clone()),
+        _ => make(),
+    }
+}
+
 /// Random bytes from the operating system.
 fn random_bytes(n: usize) -> Result<Vec<u8>, ProviderError> {
     let mut buf = vec![0u8; n];
@@ -61,10 +72,11 @@ impl Provider for Builtin {
         &self.schemas
     }
 
-    fn plan(&self, req: &PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
+    fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
         match req.type_name {
             omniform_data::TYPE => Ok(omniform_data::plan(req)),
-            random_id::TYPE | random_password::TYPE => Ok(rotation::plan(req)),
+            random_id::TYPE => Ok(random_id::plan(req)),
+            random_password::TYPE => Ok(rotation::plan(req)),
             other => Err(unsupported(other)),
         }
     }
@@ -85,6 +97,11 @@ impl Provider for Builtin {
             random_id::TYPE | random_password::TYPE => Ok(req.planned),
             other => Err(unsupported(other)),
         }
+    }
+
+    fn can_restore(&self, _type_name: &str) -> bool {
+        // These objects live only in state, so an earlier value can be made again exactly.
+        true
     }
 
     async fn delete(&self, _req: DeleteRequest) -> Result<(), ProviderError> {

@@ -23,13 +23,13 @@ pub fn schema() -> ResourceSchema {
 }
 
 /// `output` is unknown in the plan whenever `input` changes, as with `terraform_data`.
-pub fn plan(req: &PlanRequest<'_>) -> PlanResponse {
-    let mut planned = req.proposed.clone();
+pub fn plan(req: PlanRequest<'_>) -> PlanResponse {
     let input = AttrPath::attr("input");
     let changed = match req.prior {
         None => true,
         Some(prior) => prior.get_path(&input) != req.proposed.get_path(&input),
     };
+    let mut planned = req.proposed;
     if changed {
         planned.set_path(&AttrPath::attr("output"), Value::Unknown);
     }
@@ -42,8 +42,10 @@ pub fn plan(req: &PlanRequest<'_>) -> PlanResponse {
 
 pub fn create(req: &CreateRequest) -> Result<Value, ProviderError> {
     let mut state = req.planned.clone();
-    let bytes = crate::random_bytes(16)?;
-    state.set_path(&AttrPath::attr("id"), Value::String(uuid_v4(&bytes)));
+    let id = crate::known_or(&req.planned, "id", || {
+        Ok(Value::String(uuid_v4(&crate::random_bytes(16)?)))
+    })?;
+    state.set_path(&AttrPath::attr("id"), id);
     copy_input(&mut state);
     Ok(state)
 }
@@ -92,26 +94,23 @@ mod tests {
             ("output", Value::from("a")),
             ("id", Value::from("x")),
         ]);
-        let same = prior.clone();
-        let req = PlanRequest {
+        let req = |proposed: Value| PlanRequest {
             type_name: TYPE,
             prior: Some(&prior),
-            proposed: &same,
+            proposed,
             created_at: None,
             now: OffsetDateTime::UNIX_EPOCH,
         };
-        assert_eq!(plan(&req).planned, prior);
+        assert_eq!(plan(req(prior.clone())).planned, prior);
         let changed = Value::map([
             ("input", Value::from("b")),
             ("output", Value::from("a")),
             ("id", Value::from("x")),
         ]);
-        let req = PlanRequest {
-            proposed: &changed,
-            ..req
-        };
         assert_eq!(
-            plan(&req).planned.get_path(&AttrPath::attr("output")),
+            plan(req(changed))
+                .planned
+                .get_path(&AttrPath::attr("output")),
             Some(&Value::Unknown)
         );
     }

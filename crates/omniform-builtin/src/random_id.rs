@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use omniform_core::{AttrPath, AttrType, Attribute, ResourceSchema, Value};
-use omniform_provider::{CreateRequest, ProviderError};
+use omniform_provider::{CreateRequest, PlanRequest, PlanResponse, ProviderError};
 
 pub const TYPE: &str = "random_id";
 
@@ -23,6 +23,11 @@ pub fn schema() -> ResourceSchema {
                 .describe("text put before `hex` and `id`"),
             Attribute::optional(crate::rotation::ATTRIBUTE, AttrType::Number)
                 .describe("make new bytes once the value is this many days old"),
+            Attribute::optional("sensitive", AttrType::Bool)
+                .default(false)
+                .describe(
+                    "treat the bytes as a secret (a key): masked everywhere, encrypted in state",
+                ),
             Attribute::computed("id", AttrType::String)
                 .describe("the bytes in URL-safe base64 without padding, after `prefix`"),
             Attribute::computed("hex", AttrType::String)
@@ -33,6 +38,25 @@ pub fn schema() -> ResourceSchema {
                 .describe("the bytes in standard base64"),
         ],
     )
+}
+
+/// The computed attributes that hold the bytes.
+const VALUES: [&str; 4] = ["id", "hex", "b64_url", "b64_std"];
+
+/// With `sensitive = true`, the bytes are a secret wherever they appear.
+pub fn plan(req: PlanRequest<'_>) -> PlanResponse {
+    let mut resp = crate::rotation::plan(req);
+    let secret = resp
+        .planned
+        .get_path(&AttrPath::attr("sensitive"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    if secret {
+        for name in VALUES {
+            resp.planned.mark_sensitive_at(&AttrPath::attr(name));
+        }
+    }
+    resp
 }
 
 pub fn create(req: &CreateRequest) -> Result<Value, ProviderError> {
@@ -47,7 +71,19 @@ pub fn create(req: &CreateRequest) -> Result<Value, ProviderError> {
             req.address
         )));
     }
-    let bytes = crate::random_bytes(len as usize)?;
+    // A rollback restores the bytes it had; otherwise they are new.
+    let bytes = match req
+        .planned
+        .get_path(&AttrPath::attr("b64_std"))
+        .and_then(Value::as_str)
+    {
+        Some(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| {
+                ProviderError::api(format!("restoring random id ({}): {e}", req.address))
+            })?,
+        None => crate::random_bytes(len as usize)?,
+    };
     let prefix = req
         .planned
         .get_path(&AttrPath::attr("prefix"))
@@ -102,6 +138,25 @@ mod tests {
                 .unwrap(),
             hex
         );
+    }
+
+    #[test]
+    fn sensitive_bytes_are_marked_in_the_plan() {
+        let proposed = Value::map([
+            ("byte_length", Value::from(16)),
+            ("sensitive", Value::from(true)),
+            ("hex", Value::Unknown),
+            ("id", Value::Unknown),
+        ]);
+        let resp = plan(PlanRequest {
+            type_name: TYPE,
+            prior: None,
+            proposed,
+            created_at: None,
+            now: time::OffsetDateTime::UNIX_EPOCH,
+        });
+        let hex = resp.planned.get_path(&AttrPath::attr("hex")).unwrap();
+        assert!(hex.is_sensitive() && hex.is_unknown());
     }
 
     #[test]

@@ -85,12 +85,12 @@ pub fn create(req: &CreateRequest) -> Result<Value, ProviderError> {
             req.address
         )));
     }
-    let password = pick(&alphabet, length as usize)?;
+    // A rollback restores the password it had; otherwise it is new.
+    let password = crate::known_or(p, "result", || {
+        Ok(Value::String(pick(&alphabet, length as usize)?))
+    })?;
     let mut state = req.planned.clone();
-    state.set_path(
-        &AttrPath::attr("result"),
-        Value::String(password).sensitive(),
-    );
+    state.set_path(&AttrPath::attr("result"), password.unmarked().sensitive());
     state.set_path(&AttrPath::attr("id"), Value::from("none"));
     Ok(state)
 }

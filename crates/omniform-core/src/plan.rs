@@ -165,6 +165,10 @@ impl ResourceChange {
 /// Collects the paths at which two values differ, descending into maps and equal-length
 /// lists.
 pub fn diff_paths(before: &Value, after: &Value, at: &mut AttrPath, out: &mut Vec<AttrPath>) {
+    // Most values of most plans are unchanged; comparing costs no allocation.
+    if before == after && after.is_wholly_known() {
+        return;
+    }
     match (before.peel(), after.peel()) {
         (Value::Map(a), Value::Map(b)) => {
             let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();

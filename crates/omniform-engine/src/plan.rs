@@ -14,7 +14,7 @@ use omniform_provider::{PlanRequest, Provider, ValidateRequest};
 use omniform_stack::{
     InstanceScope, Lifecycle, Lookup, Repetition, Resource, ResourceValues, Stack, eval,
 };
-use omniform_state::Snapshot;
+use omniform_state::{ResourceInstance, Snapshot};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -284,7 +284,7 @@ pub(crate) fn evaluate_config(
 /// taken from the prior state (or unknown on create) and `ignore_changes` applied.
 pub(crate) fn propose(
     schema: &ResourceSchema,
-    config: &Value,
+    config: Value,
     prior: Option<&Value>,
     lifecycle: &Lifecycle,
 ) -> Value {
@@ -310,16 +310,22 @@ pub(crate) fn propose(
     proposed
 }
 
-fn merge_computed(attrs: &[Attribute], config: &Value, prior: Option<&Value>) -> Value {
+/// The configured value with computed attributes filled from `prior` (or unknown), taking
+/// the configuration apart rather than copying it.
+fn merge_computed(attrs: &[Attribute], config: Value, prior: Option<&Value>) -> Value {
+    let mut config = match config {
+        Value::Map(m) => m,
+        _ => BTreeMap::new(),
+    };
+    let prior = prior.and_then(Value::as_map);
     let mut out = BTreeMap::new();
     for attr in attrs {
-        let key = AttrPath::attr(&attr.name);
-        let cfg = config.get_path(&key).cloned().unwrap_or(Value::Null);
-        let old = prior.and_then(|p| p.get_path(&key));
+        let cfg = config.remove(&attr.name).unwrap_or(Value::Null);
+        let old = prior.and_then(|p| p.get(&attr.name));
         let value = match attr.presence {
             Presence::Computed => old.cloned().unwrap_or(Value::Unknown),
             Presence::OptionalComputed if cfg.is_null() => old.cloned().unwrap_or(Value::Unknown),
-            _ => match (&attr.ty, &cfg) {
+            _ => match (&attr.ty, cfg) {
                 // Blocks may hold computed attributes of their own.
                 (AttrType::List(of), Value::List(items)) if matches!(**of, AttrType::Object(_)) => {
                     let AttrType::Object(inner) = of.as_ref() else {
@@ -328,7 +334,7 @@ fn merge_computed(attrs: &[Attribute], config: &Value, prior: Option<&Value>) ->
                     let old_items = old.and_then(Value::as_list);
                     Value::List(
                         items
-                            .iter()
+                            .into_iter()
                             .enumerate()
                             .map(|(i, item)| {
                                 merge_computed(inner, item, old_items.and_then(|o| o.get(i)))
@@ -336,8 +342,8 @@ fn merge_computed(attrs: &[Attribute], config: &Value, prior: Option<&Value>) ->
                             .collect(),
                     )
                 }
-                (AttrType::Object(inner), Value::Map(_)) => merge_computed(inner, &cfg, old),
-                _ => cfg,
+                (AttrType::Object(inner), cfg @ Value::Map(_)) => merge_computed(inner, cfg, old),
+                (_, cfg) => cfg,
             },
         };
         out.insert(attr.name.clone(), value);
@@ -351,6 +357,158 @@ fn replacement_root(schema: &ResourceSchema, path: &AttrPath) -> Option<AttrPath
     (1..=steps.len())
         .map(|n| AttrPath::from_steps(steps[..n].to_vec()))
         .find(|p| schema.forces_replacement(p))
+}
+
+/// Everything needed to decide what happens to one instance.
+pub(crate) struct InstanceInput<'a> {
+    pub address: InstanceAddress,
+    pub provider: &'a dyn Provider,
+    pub schema: &'a ResourceSchema,
+    /// The configured value, conformed to the schema.
+    pub config: Value,
+    pub prior: Option<&'a ResourceInstance>,
+    pub lifecycle: &'a Lifecycle,
+    pub replace_requested: bool,
+    pub dependencies: Vec<ResourceAddress>,
+    pub now: OffsetDateTime,
+    /// A whole earlier value to bring back when the instance is created (rollback), for
+    /// providers that can restore objects.
+    pub restore: Option<&'a Value>,
+}
+
+/// The error when a plan would destroy something `prevent_destroy` protects.
+pub(crate) fn prevent_destroy_error(addr: &InstanceAddress) -> Diagnostic {
+    Diagnostic::error(format!("{addr} has lifecycle.prevent_destroy set, but the plan would destroy it"))
+        .with_address(addr)
+        .with_hint("to destroy it on purpose, set prevent_destroy = false and apply that first; otherwise change the plan so it is kept (or use --exclude)")
+}
+
+/// Decides the change of one instance: no-op, create, update or replace, and why.
+pub(crate) fn decide(input: InstanceInput<'_>) -> Result<ResourceChange, Box<Diagnostic>> {
+    let InstanceInput {
+        address,
+        provider,
+        schema,
+        config,
+        prior,
+        lifecycle,
+        replace_requested,
+        dependencies,
+        now,
+        restore,
+    } = input;
+    let type_name = &address.resource.type_name;
+    let planning_error = |e: omniform_provider::ProviderError| {
+        Box::new(Diagnostic::error(format!("planning {address}: {e}")).with_address(&address))
+    };
+    let prior_value = prior.map(|p| &p.attributes);
+    let fresh = |config: Value| -> Result<Value, Box<Diagnostic>> {
+        let proposed = match restore {
+            Some(v) if provider.can_restore(type_name) => {
+                merge_computed(&schema.attributes, config, Some(v))
+            }
+            _ => propose(schema, config, None, lifecycle),
+        };
+        provider
+            .plan(PlanRequest {
+                type_name,
+                prior: None,
+                proposed,
+                created_at: None,
+                now,
+            })
+            .map(|r| r.planned)
+            .map_err(planning_error)
+    };
+    let mut change = ResourceChange {
+        address: address.clone(),
+        action: Action::Create,
+        reason: None,
+        reason_detail: None,
+        before: prior_value.cloned(),
+        after: None,
+        replace_paths: Vec::new(),
+        provider: provider.name().to_string(),
+        schema_version: schema.version,
+        dependencies,
+        prevent_destroy: lifecycle.prevent_destroy,
+    };
+    let mut after = match prior {
+        None => fresh(config)?,
+        Some(p) => {
+            // The configuration is needed again only if the instance is replaced.
+            let kept = config.clone();
+            let proposed = propose(schema, config, prior_value, lifecycle);
+            let resp = provider
+                .plan(PlanRequest {
+                    type_name,
+                    prior: prior_value,
+                    proposed,
+                    created_at: Some(p.created_at),
+                    now,
+                })
+                .map_err(planning_error)?;
+            let mut changed = Vec::new();
+            diff_paths(
+                &p.attributes,
+                &resp.planned,
+                &mut AttrPath::root(),
+                &mut changed,
+            );
+            let mut replace_paths: Vec<AttrPath> = Vec::new();
+            for c in &changed {
+                if let Some(root) = replacement_root(schema, c)
+                    && !replace_paths.contains(&root)
+                {
+                    replace_paths.push(root);
+                }
+            }
+            for rp in &resp.requires_replace {
+                if !replace_paths.contains(rp) {
+                    replace_paths.push(rp.clone());
+                }
+            }
+            let reason = if p.tainted {
+                Some((ActionReason::ReplaceBecauseTainted, None))
+            } else if replace_requested {
+                Some((ActionReason::ReplaceByRequest, None))
+            } else if let Some((reason, detail)) = resp.reason.clone() {
+                Some((reason, Some(detail)))
+            } else if !replace_paths.is_empty() {
+                Some((ActionReason::ReplaceBecauseCannotUpdate, None))
+            } else {
+                None
+            };
+            if let Some((reason, detail)) = reason {
+                if lifecycle.prevent_destroy {
+                    return Err(Box::new(prevent_destroy_error(&address)));
+                }
+                change.action = if lifecycle.create_before_destroy {
+                    Action::CreateThenDelete
+                } else {
+                    Action::DeleteThenCreate
+                };
+                change.reason = Some(reason);
+                change.reason_detail = detail;
+                replace_paths.sort();
+                change.replace_paths = replace_paths;
+                fresh(kept)?
+            } else {
+                change.action = if changed.is_empty() {
+                    Action::NoOp
+                } else {
+                    Action::Update
+                };
+                resp.planned
+            }
+        }
+    };
+    schema.mark_sensitive(&mut after);
+    if let Some(before) = &mut change.before {
+        schema.mark_sensitive(before);
+    }
+    change.after = Some(after);
+    Ok(change)
 }
 
 struct Selection {
@@ -517,6 +675,12 @@ struct Planner<'a> {
 impl Planner<'_> {
     /// Targets, excludes and replacements must name something in the stack or the state.
     fn check_addresses(&mut self) {
+        if self.opts.targets.is_empty()
+            && self.opts.excludes.is_empty()
+            && self.opts.replace.is_empty()
+        {
+            return;
+        }
         let known: HashSet<&ResourceAddress> = self
             .stack
             .resources
@@ -625,129 +789,38 @@ impl Planner<'_> {
                 return Value::Unknown;
             }
         };
-        let prior = self.prior.resources.get(&addr);
-        let prior_value = prior.map(|p| &p.attributes);
-        let proposed = propose(schema, &config, prior_value, &r.lifecycle);
-        let req = PlanRequest {
-            type_name: &r.addr.type_name,
-            prior: prior_value,
-            proposed: &proposed,
-            created_at: prior.map(|p| p.created_at),
-            now: self.opts.now,
-        };
-        let resp = match provider.plan(&req) {
-            Ok(resp) => resp,
-            Err(e) => {
-                self.diags.push(
-                    Diagnostic::error(format!("planning {addr}: {e}"))
-                        .with_address(&addr)
-                        .with_location(self.stack.locate(r.span)),
-                );
-                return Value::Unknown;
-            }
-        };
-        let mut change = ResourceChange {
-            address: addr.clone(),
-            action: Action::Create,
-            reason: None,
-            reason_detail: None,
-            before: prior_value.cloned(),
-            after: None,
-            replace_paths: Vec::new(),
-            provider: provider.name().to_string(),
-            schema_version: schema.version,
+        let replace_requested = self.opts.replace.contains(&addr);
+        let decided = decide(InstanceInput {
+            address: addr,
+            provider,
+            schema,
+            config,
+            prior: self
+                .prior
+                .resources
+                .get(&r.addr.instance(instance.key.clone())),
+            lifecycle: &r.lifecycle,
+            replace_requested,
             dependencies: dependencies.to_vec(),
-            prevent_destroy: r.lifecycle.prevent_destroy,
-        };
-        let mut after = match prior {
-            None => resp.planned,
-            Some(p) => {
-                let mut changed = Vec::new();
-                diff_paths(
-                    &p.attributes,
-                    &resp.planned,
-                    &mut AttrPath::root(),
-                    &mut changed,
-                );
-                let mut replace_paths: Vec<AttrPath> = Vec::new();
-                for c in &changed {
-                    if let Some(root) = replacement_root(schema, c)
-                        && !replace_paths.contains(&root)
-                    {
-                        replace_paths.push(root);
-                    }
-                }
-                for rp in &resp.requires_replace {
-                    if !replace_paths.contains(rp) {
-                        replace_paths.push(rp.clone());
-                    }
-                }
-                let reason = if p.tainted {
-                    Some((ActionReason::ReplaceBecauseTainted, None))
-                } else if self.opts.replace.contains(&addr) {
-                    Some((ActionReason::ReplaceByRequest, None))
-                } else if let Some((reason, detail)) = resp.reason.clone() {
-                    Some((reason, Some(detail)))
-                } else if !replace_paths.is_empty() {
-                    Some((ActionReason::ReplaceBecauseCannotUpdate, None))
-                } else {
-                    None
-                };
-                if let Some((reason, detail)) = reason {
-                    change.action = if r.lifecycle.create_before_destroy {
-                        Action::CreateThenDelete
-                    } else {
-                        Action::DeleteThenCreate
-                    };
-                    change.reason = Some(reason);
-                    change.reason_detail = detail;
-                    replace_paths.sort();
-                    change.replace_paths = replace_paths;
-                    if r.lifecycle.prevent_destroy {
-                        self.prevent_destroy(&addr, r);
-                    }
-                    let fresh = propose(schema, &config, None, &r.lifecycle);
-                    let req = PlanRequest {
-                        prior: None,
-                        proposed: &fresh,
-                        created_at: None,
-                        ..req
-                    };
-                    match provider.plan(&req) {
-                        Ok(resp) => resp.planned,
-                        Err(e) => {
-                            self.diags.push(
-                                Diagnostic::error(format!("planning {addr}: {e}"))
-                                    .with_address(&addr),
-                            );
-                            return Value::Unknown;
-                        }
-                    }
-                } else if changed.is_empty() {
-                    change.action = Action::NoOp;
-                    p.attributes.clone()
-                } else {
-                    change.action = Action::Update;
-                    resp.planned
-                }
+            now: self.opts.now,
+            restore: None,
+        });
+        match decided {
+            Ok(change) => {
+                let after = change.after.clone().unwrap_or(Value::Unknown);
+                self.changes.push(change);
+                after
             }
-        };
-        schema.mark_sensitive(&mut after);
-        if let Some(before) = &mut change.before {
-            schema.mark_sensitive(before);
+            Err(d) => {
+                let d = if d.location.is_none() {
+                    d.with_location(self.stack.locate(r.span))
+                } else {
+                    *d
+                };
+                self.diags.push(d);
+                Value::Unknown
+            }
         }
-        change.after = Some(after.clone());
-        self.changes.push(change);
-        after
-    }
-
-    fn prevent_destroy(&mut self, addr: &InstanceAddress, r: &Resource) {
-        self.diags.push(
-            Diagnostic::error(format!("{addr} has lifecycle.prevent_destroy set, but the plan would destroy it"))
-                .with_location(self.stack.locate(r.span))
-                .with_address(addr)
-                .with_hint("to destroy it on purpose, set prevent_destroy = false and apply that first; otherwise change the plan so it is kept (or use --exclude)"),
-        );
     }
 
     /// Instances in state that the stack no longer has, and everything in a destroy plan.

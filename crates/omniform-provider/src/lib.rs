@@ -90,7 +90,7 @@ pub struct PlanRequest<'a> {
     pub prior: Option<&'a Value>,
     /// The configured value, with computed attributes taken from the prior state (or
     /// unknown on create) and `ignore_changes` applied.
-    pub proposed: &'a Value,
+    pub proposed: Value,
     /// When the instance was created, from state.
     pub created_at: Option<OffsetDateTime>,
     /// The clock the plan is made at (tests set it).
@@ -110,9 +110,9 @@ pub struct PlanResponse {
 
 impl PlanResponse {
     /// The proposed value, unchanged.
-    pub fn accept(proposed: &Value) -> Self {
+    pub fn accept(proposed: Value) -> Self {
         Self {
-            planned: proposed.clone(),
+            planned: proposed,
             requires_replace: Vec::new(),
             reason: None,
         }
@@ -187,7 +187,7 @@ pub trait Provider: Send + Sync + fmt::Debug {
 
     /// Adjusts the proposed value: marks computed values that will change as unknown, or
     /// asks for replacement.
-    fn plan(&self, req: &PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
+    fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
         Ok(PlanResponse::accept(req.proposed))
     }
 
@@ -199,6 +199,13 @@ pub trait Provider: Send + Sync + fmt::Debug {
 
     /// Deletes the object. Deleting what is already gone succeeds.
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError>;
+
+    /// Whether objects of this type exist outside state, so refresh must read them. The
+    /// default is no (resources that live only in state); providers that implement
+    /// [`Provider::read`] say yes.
+    fn reads_live_state(&self, _type_name: &str) -> bool {
+        false
+    }
 
     /// Reads live state. The default says every object is as recorded, which is right for
     /// resources that live only in state.
@@ -214,6 +221,13 @@ pub trait Provider: Send + Sync + fmt::Debug {
             "importing {}: {} cannot be imported",
             req.address, req.type_name
         )))
+    }
+
+    /// Whether creating an object can bring back the computed values of an earlier one
+    /// (true for resources that live only in state); rollback uses it to restore secrets
+    /// and ids exactly.
+    fn can_restore(&self, _type_name: &str) -> bool {
+        false
     }
 
     /// API calls made so far, per service, for `--stats`.

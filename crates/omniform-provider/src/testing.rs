@@ -43,6 +43,8 @@ pub struct TestProvider {
     fail_names: Mutex<HashSet<String>>,
     delay: Mutex<Duration>,
     next_id: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
     /// When set, create returns a `size` different from the plan, which the engine must
     /// refuse.
     pub misbehave: std::sync::atomic::AtomicBool,
@@ -63,6 +65,8 @@ impl TestProvider {
             fail_names: Mutex::new(HashSet::new()),
             delay: Mutex::new(Duration::ZERO),
             next_id: AtomicU64::new(1),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
             misbehave: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -112,11 +116,19 @@ impl TestProvider {
         self.log.lock().unwrap().push(what);
     }
 
+    /// The most create, update and delete calls that were running at once.
+    pub fn max_concurrency(&self) -> u64 {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
     async fn pause(&self) {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let delay = *self.delay.lock().unwrap();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn check_failure(&self, verb: &str, value: &Value) -> Result<(), ProviderError> {
@@ -143,8 +155,12 @@ impl Provider for TestProvider {
         &self.schemas
     }
 
-    fn plan(&self, req: &PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
-        let mut planned = req.proposed.clone();
+    fn reads_live_state(&self, _type_name: &str) -> bool {
+        true
+    }
+
+    fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {
+        let mut planned = req.proposed;
         // Every in-place change bumps the version, which the plan cannot know.
         if let Some(prior) = req.prior
             && prior.unmarked() != planned.unmarked()

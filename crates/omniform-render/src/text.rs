@@ -66,10 +66,15 @@ struct Writer<'a> {
     style: Style,
     lines: Vec<String>,
     replace_paths: &'a [AttrPath],
+    /// Show values as they are, without change symbols (`state show`).
+    plain: bool,
 }
 
 impl Writer<'_> {
     fn sym(&self, s: Sym) -> String {
+        if self.plain {
+            return " ".into();
+        }
         self.style.symbol(s.text())
     }
 
@@ -429,6 +434,79 @@ fn header_phrase(change: &ResourceChange) -> &'static str {
     }
 }
 
+/// A resource instance as state records it, like `terraform state show`.
+pub fn resource_state(
+    address: &omniform_core::InstanceAddress,
+    value: &Value,
+    style: Style,
+) -> String {
+    let mut w = Writer {
+        style,
+        lines: Vec::new(),
+        replace_paths: &[],
+        plain: true,
+    };
+    w.push(style.bold(&format!("# {address}:")));
+    w.push(format!(
+        "resource {} {} {{",
+        crate::value::quote(&address.resource.type_name),
+        crate::value::quote(&address.resource.name)
+    ));
+    w.map_body(
+        None,
+        as_map(Some(value)),
+        2,
+        &mut AttrPath::root(),
+        &[],
+        "attribute",
+    );
+    w.push("}".into());
+    let mut out = w.lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// An output's value on one or more lines, masked when sensitive.
+pub fn output_value(value: &Value, sensitive: bool) -> String {
+    fn pretty(v: &Value, indent: usize, out: &mut String) {
+        let pad = " ".repeat(indent + 2);
+        match v {
+            Value::List(items) if !items.is_empty() => {
+                out.push_str("[\n");
+                for item in items {
+                    out.push_str(&pad);
+                    pretty(item, indent + 2, out);
+                    out.push_str(",\n");
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push(']');
+            }
+            Value::Map(items) if !items.is_empty() => {
+                out.push_str("{\n");
+                let width = items
+                    .keys()
+                    .map(|k| key(k).chars().count())
+                    .max()
+                    .unwrap_or(0);
+                for (k, item) in items {
+                    out.push_str(&format!("{pad}{:<width$} = ", key(k)));
+                    pretty(item, indent + 2, out);
+                    out.push('\n');
+                }
+                out.push_str(&" ".repeat(indent));
+                out.push('}');
+            }
+            other => out.push_str(&inline(other).unwrap_or_else(|| compact(other))),
+        }
+    }
+    if sensitive || value.is_sensitive() {
+        return "<sensitive>".into();
+    }
+    let mut out = String::new();
+    pretty(value, 0, &mut out);
+    out
+}
+
 /// One resource's block: header comment, `resource "type" "name" {`, its diff, `}`.
 pub fn resource_block(change: &ResourceChange, style: Style) -> String {
     resource_block_with(change, style, header_phrase(change))
@@ -439,6 +517,7 @@ fn resource_block_with(change: &ResourceChange, style: Style, phrase: &str) -> S
         style,
         lines: Vec::new(),
         replace_paths: &change.replace_paths,
+        plain: false,
     };
     w.push(format!(
         "  {}",
@@ -494,6 +573,7 @@ fn output_lines(outputs: &[OutputChange], style: Style) -> Vec<String> {
         style,
         lines: Vec::new(),
         replace_paths: &[],
+        plain: false,
     };
     for o in shown {
         let mut path = AttrPath::root();
@@ -660,21 +740,6 @@ fn finish(mut out: Vec<String>, plan: &Plan, style: Style) -> String {
         if let Some(h) = &w.hint {
             out.push(format!("  {h}"));
         }
-    }
-    if let Some(stats) = &plan.refresh {
-        out.push(String::new());
-        out.push(format!(
-            "Refresh: {} resources, {} API calls in {} ms ({})",
-            stats.resources,
-            stats.total_calls(),
-            stats.millis,
-            stats
-                .calls
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
     }
     let mut text = out.join("\n");
     text.push('\n');

@@ -121,13 +121,16 @@ pub fn eval_reference(
     scope: &InstanceScope<'_>,
 ) -> Result<Value, EvalError> {
     let base = match &r.target {
-        RefTarget::Var(name) => lookup.variable(name).cloned().ok_or_else(|| {
-            error(
-                r,
-                format!("reference to undeclared variable `var.{name}`"),
-                format!("declare it with [variable.{name}]"),
-            )
-        })?,
+        RefTarget::Var(name) => {
+            let v = lookup.variable(name).ok_or_else(|| {
+                error(
+                    r,
+                    format!("reference to undeclared variable `var.{name}`"),
+                    format!("declare it with [variable.{name}]"),
+                )
+            })?;
+            return walk(r, v, &r.steps);
+        }
         RefTarget::CountIndex => match scope.count_index {
             Some(i) => Value::Number(Number::Int(i)),
             None => {
@@ -172,7 +175,7 @@ pub fn eval_reference(
             return resource_reference(r, addr, instance, values);
         }
     };
-    walk(r, base, &r.steps)
+    walk(r, &base, &r.steps)
 }
 
 fn resource_reference(
@@ -183,7 +186,7 @@ fn resource_reference(
 ) -> Result<Value, EvalError> {
     match (instance, values) {
         (_, ResourceValues::Unknown) => Ok(Value::Unknown),
-        (InstanceSel::Single, ResourceValues::Single(v)) => walk(r, v.clone(), &r.steps),
+        (InstanceSel::Single, ResourceValues::Single(v)) => walk(r, v, &r.steps),
         (InstanceSel::Single, ResourceValues::Many(_)) => Err(error(
             r,
             format!("`{addr}` has count or for_each, so a reference must say which instance"),
@@ -193,7 +196,7 @@ fn resource_reference(
         )),
         (InstanceSel::Key(k), ResourceValues::Many(items)) => {
             match items.iter().find(|(key, _)| *key == k) {
-                Some((_, v)) => walk(r, (*v).clone(), &r.steps),
+                Some((_, v)) => walk(r, v, &r.steps),
                 None => Err(error(
                     r,
                     format!("`{addr}` has no instance {k}"),
@@ -219,61 +222,54 @@ fn resource_reference(
         )),
         (InstanceSel::Splat, ResourceValues::Many(items)) => items
             .into_iter()
-            .map(|(_, v)| walk(r, v.clone(), &r.steps))
+            .map(|(_, v)| walk(r, v, &r.steps))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::List),
         (InstanceSel::Splat, ResourceValues::Single(v)) => {
-            Ok(Value::List(vec![walk(r, v.clone(), &r.steps)?]))
+            Ok(Value::List(vec![walk(r, v, &r.steps)?]))
         }
     }
 }
 
-/// Follows the steps of a reference into a value.
-fn walk(r: &Reference, mut value: Value, steps: &[RefStep]) -> Result<Value, EvalError> {
+/// Follows the steps of a reference into a value, cloning only what it lands on.
+fn walk(r: &Reference, value: &Value, steps: &[RefStep]) -> Result<Value, EvalError> {
     let mut sensitive = false;
+    let mut current = value;
     for (i, step) in steps.iter().enumerate() {
-        if let Value::Sensitive(inner) = value {
+        while let Value::Sensitive(inner) = current {
             sensitive = true;
-            value = *inner;
+            current = inner;
         }
         let at = || {
             let mut shown = r.clone();
             shown.steps.truncate(i);
             shown.to_string()
         };
-        value = match (value, step) {
+        current = match (current, step) {
             (Value::Unknown, _) => return Ok(mark(Value::Unknown, sensitive)),
-            (Value::Map(mut m), RefStep::Attr(k) | RefStep::Key(k)) => match m.remove(k) {
+            (Value::Map(m), RefStep::Attr(k) | RefStep::Key(k)) => match m.get(k) {
                 Some(v) => v,
                 None => {
-                    let mut keys: Vec<&String> = m.keys().collect();
-                    keys.sort();
+                    let keys: Vec<&str> = m.keys().map(String::as_str).collect();
                     return Err(error(
                         r,
                         format!("`{}` has no attribute or key `{k}`", at()),
                         if keys.is_empty() {
                             "it is empty".to_string()
                         } else {
-                            format!(
-                                "it has {}",
-                                keys.iter()
-                                    .map(|k| k.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )
+                            format!("it has {}", keys.join(", "))
                         },
                     ));
                 }
             },
-            (Value::List(mut l), RefStep::Index(n)) => {
-                let len = l.len();
-                match usize::try_from(*n).ok().filter(|n| *n < len) {
-                    Some(n) => l.swap_remove(n),
+            (Value::List(l), RefStep::Index(n)) => {
+                match usize::try_from(*n).ok().and_then(|n| l.get(n)) {
+                    Some(v) => v,
                     None => {
                         return Err(error(
                             r,
                             format!("index {n} is out of range for `{}`", at()),
-                            format!("it has {len} elements"),
+                            format!("it has {} elements", l.len()),
                         ));
                     }
                 }
@@ -294,7 +290,7 @@ fn walk(r: &Reference, mut value: Value, steps: &[RefStep]) -> Result<Value, Eva
             }
         };
     }
-    Ok(mark(value, sensitive))
+    Ok(mark(current.clone(), sensitive))
 }
 
 fn mark(v: Value, sensitive: bool) -> Value {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use omniform_core::{InstanceAddress, ResourceAddress, Value};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// One resource instance as recorded in state.
@@ -29,6 +30,26 @@ pub struct ResourceInstance {
 pub struct OutputState {
     pub value: Value,
     pub sensitive: bool,
+}
+
+/// How many resources a write added, changed and destroyed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeCounts {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+}
+
+/// One finished operation, as the journal records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateOp {
+    /// The instance exists with this state (after a create, update or import).
+    Put {
+        address: InstanceAddress,
+        instance: ResourceInstance,
+    },
+    /// The instance no longer exists.
+    Remove { address: InstanceAddress },
 }
 
 /// The state of one stack at one serial.
@@ -65,6 +86,33 @@ impl Snapshot {
         self.lineage.is_empty()
     }
 
+    /// Gives a new state its lineage (a random UUID).
+    pub fn ensure_lineage(&mut self) {
+        if self.lineage.is_empty() {
+            let mut b = [0u8; 16];
+            // A lineage only needs to be unique; fall back to the clock if the OS has no
+            // randomness to give.
+            if getrandom::fill(&mut b).is_err() {
+                b[..16].copy_from_slice(
+                    &OffsetDateTime::now_utc()
+                        .unix_timestamp_nanos()
+                        .to_le_bytes(),
+                );
+            }
+            b[6] = (b[6] & 0x0f) | 0x40;
+            b[8] = (b[8] & 0x3f) | 0x80;
+            let h = hex::encode(b);
+            self.lineage = format!(
+                "{}-{}-{}-{}-{}",
+                &h[0..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..32]
+            );
+        }
+    }
+
     /// The instances of one resource block.
     pub fn instances_of<'a>(
         &'a self,
@@ -74,5 +122,48 @@ impl Snapshot {
         self.resources
             .range(start..)
             .take_while(move |(a, _)| &a.resource == addr)
+    }
+
+    /// Applies one finished operation.
+    pub fn apply_op(&mut self, op: StateOp) {
+        match op {
+            StateOp::Put { address, instance } => {
+                self.resources.insert(address, instance);
+            }
+            StateOp::Remove { address } => {
+                self.resources.remove(&address);
+            }
+        }
+    }
+
+    /// What changed from `before` to this snapshot, resource by resource.
+    pub fn changes_since(&self, before: &Snapshot) -> ChangeCounts {
+        let mut c = ChangeCounts::default();
+        for (addr, inst) in &self.resources {
+            match before.resources.get(addr) {
+                None => c.added += 1,
+                Some(old) if old != inst => {
+                    let old_id = old
+                        .attributes
+                        .get_path(&omniform_core::AttrPath::attr("id"));
+                    let new_id = inst
+                        .attributes
+                        .get_path(&omniform_core::AttrPath::attr("id"));
+                    if old_id.is_some() && old_id != new_id {
+                        c.added += 1;
+                        c.destroyed += 1;
+                    } else {
+                        c.changed += 1;
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        c.destroyed += before
+            .resources
+            .keys()
+            .filter(|a| !self.resources.contains_key(a))
+            .count();
+        c
     }
 }

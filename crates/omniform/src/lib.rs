@@ -21,6 +21,8 @@
 //! may change shape.
 
 pub mod build;
+pub mod planfile;
+pub mod state;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,7 +33,10 @@ pub use omniform_core::{
     OutputChange, Plan, PlanMode, ResourceAddress, ResourceChange, ResourceSchema, Severity,
     Summary, Value,
 };
-pub use omniform_engine::{PlanOptions, ProviderSet, StackGraph};
+pub use omniform_engine::{
+    ApplyOptions, ApplyReport, Desired, Event, Hooks, NoHooks, PlanOptions, ProviderSet, Refreshed,
+    StackGraph,
+};
 pub use omniform_provider::Provider;
 pub use omniform_render as render;
 pub use omniform_stack::{SourceFile, Stack, VarType, VariableInputs};
@@ -61,6 +66,38 @@ pub fn resolve_variables(
     inputs: &VariableInputs,
 ) -> Result<BTreeMap<String, Value>, Diagnostics> {
     omniform_stack::resolve_variables(stack, inputs)
+}
+
+/// What [`Engine::apply_recorded`] did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub report: ApplyReport,
+    /// The serial written, or `None` when nothing changed.
+    pub serial: Option<u64>,
+    /// The state as written (or as it stands, when nothing changed).
+    pub state: Snapshot,
+}
+
+/// Records nothing: for applies that only change outputs.
+struct NoRecorder;
+
+impl state::Recorder for NoRecorder {
+    fn record(&self, _op: &state::StateOp) -> Result<(), state::StateError> {
+        Ok(())
+    }
+}
+
+/// Under the state lock: folds a journal left by an interrupted apply into a new snapshot,
+/// then reads the newest state. Returns how many operations were recovered.
+pub fn recover_and_read(
+    store: &dyn state::StateStore,
+    stack: &str,
+) -> Result<(usize, Snapshot), state::StateError> {
+    let recovered = store.recover()?;
+    let snapshot = store
+        .read_latest()?
+        .unwrap_or_else(|| Snapshot::empty(stack));
+    Ok((recovered, snapshot))
 }
 
 /// The engine with its providers.
@@ -108,6 +145,126 @@ impl Engine {
         options: &PlanOptions,
     ) -> Result<Plan, Diagnostics> {
         omniform_engine::plan(stack, variables, prior, &self.providers, options)
+    }
+
+    /// Reads the live state of everything in `prior`, batched per resource type.
+    pub async fn refresh(
+        &self,
+        prior: &Snapshot,
+        hooks: &dyn Hooks,
+    ) -> Result<Refreshed, Diagnostics> {
+        omniform_engine::refresh(prior, &self.providers, hooks).await
+    }
+
+    /// Plans against freshly read state: drift goes into the plan, and objects deleted
+    /// outside omniform are planned for re-creation with that reason.
+    pub fn plan_refreshed(
+        &self,
+        stack: &Stack,
+        variables: &BTreeMap<String, Value>,
+        refreshed: &Refreshed,
+        options: &PlanOptions,
+    ) -> Result<Plan, Diagnostics> {
+        let mut plan = self.plan(stack, variables, &refreshed.state, options)?;
+        let deleted: std::collections::HashSet<&InstanceAddress> = refreshed
+            .drift
+            .iter()
+            .filter(|d| d.action == Action::Delete)
+            .map(|d| &d.address)
+            .collect();
+        for c in &mut plan.changes {
+            if c.action == Action::Create && deleted.contains(&c.address) {
+                c.reason = Some(ActionReason::CreateBecauseDeletedOutside);
+            }
+        }
+        plan.drift = refreshed.drift.clone();
+        plan.refresh = Some(refreshed.stats.clone());
+        Ok(plan)
+    }
+
+    /// Carries out a plan on top of `prior`, recording each finished operation with
+    /// `recorder`. The returned state is the caller's to write as the next serial.
+    pub async fn apply(
+        &self,
+        desired: Desired<'_>,
+        plan: &Plan,
+        prior: &Snapshot,
+        recorder: &dyn state::Recorder,
+        hooks: &dyn Hooks,
+        options: &ApplyOptions,
+    ) -> ApplyReport {
+        omniform_engine::apply(
+            desired,
+            plan,
+            prior,
+            &self.providers,
+            recorder,
+            hooks,
+            options,
+        )
+        .await
+    }
+
+    /// Applies `plan` and records it: each finished operation goes to the store's journal
+    /// as it happens, and the result is written as the serial after `on_disk` (when
+    /// anything changed). `base` is the state the plan was made against (refreshed).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn apply_recorded(
+        &self,
+        store: &dyn state::StateStore,
+        desired: Desired<'_>,
+        plan: &Plan,
+        base: &Snapshot,
+        on_disk: &Snapshot,
+        operation: &str,
+        hooks: &dyn Hooks,
+        options: &ApplyOptions,
+    ) -> Result<Applied, state::StateError> {
+        let mut base = base.clone();
+        base.ensure_lineage();
+        base.serial = on_disk.serial;
+        let actionable = plan.actionable().count();
+        let report = if actionable > 0 {
+            let recorder = store.begin_journal(&base)?;
+            let report = self
+                .apply(desired, plan, &base, recorder.as_ref(), hooks, options)
+                .await;
+            drop(recorder);
+            report
+        } else {
+            self.apply(desired, plan, &base, &NoRecorder, hooks, options)
+                .await
+        };
+        let mut next = report.state.clone();
+        let changed = next.resources != on_disk.resources
+            || next.outputs != on_disk.outputs
+            || (on_disk.is_new() && actionable > 0);
+        let serial = if changed {
+            next.serial = on_disk.serial + 1;
+            next.written_at = OffsetDateTime::now_utc();
+            next.omniform_version = env!("CARGO_PKG_VERSION").to_string();
+            let counts = next.changes_since(on_disk);
+            store.write(&next, operation, counts)?;
+            Some(next.serial)
+        } else {
+            store.discard_journal()?;
+            None
+        };
+        Ok(Applied {
+            report,
+            serial,
+            state: next,
+        })
+    }
+
+    /// The plan that brings the resources back to `target`, an earlier snapshot.
+    pub fn rollback_plan(
+        &self,
+        current: &Snapshot,
+        target: &Snapshot,
+        now: OffsetDateTime,
+    ) -> Result<Plan, Diagnostics> {
+        omniform_engine::rollback_plan(current, target, &self.providers, now)
     }
 
     /// Plans a stack that was never applied, with its variables' defaults.

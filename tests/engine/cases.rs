@@ -537,6 +537,7 @@ fn rotation_replaces_old_keys() {
     let key_state = Value::map([
         ("byte_length", Value::from(16)),
         ("rotate_after_days", Value::from(90)),
+        ("sensitive", Value::from(false)),
         ("hex", Value::from("00112233445566778899aabbccddeeff")),
         ("id", Value::from("ABEiM0RVZneImaq7zN3u_w")),
         ("b64_url", Value::from("ABEiM0RVZneImaq7zN3u_w")),

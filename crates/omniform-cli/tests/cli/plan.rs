@@ -1,42 +1,8 @@
-//! The `omniform` binary as a user runs it: commands, formats, exit codes, colour.
+//! Plans from the command line: formats, exit codes, variables, targets, colour.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_omniform"));
-    c.env_remove("NO_COLOR");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("OMNIFORM_") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn quickstart() -> PathBuf {
-    repo().join("stacks/quickstart/stack.toml")
-}
-
-fn run(args: &[&str]) -> Output {
-    bin()
-        .current_dir(repo())
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use super::*;
 
 #[test]
 fn validate_quickstart() {
@@ -51,7 +17,8 @@ fn validate_quickstart() {
 
 #[test]
 fn plan_quickstart_in_every_format() {
-    let q = quickstart();
+    let dir = tempfile::tempdir().unwrap();
+    let q = quickstart_copy(dir.path());
     let q = q.to_str().unwrap();
     let text = run(&["plan", q]);
     assert!(text.status.success(), "{}", stderr(&text));
@@ -80,13 +47,10 @@ fn plan_quickstart_in_every_format() {
 
 #[test]
 fn detailed_exitcode() {
-    let o = run(&[
-        "plan",
-        quickstart().to_str().unwrap(),
-        "--detailed-exitcode",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
     let dir = tempfile::tempdir().unwrap();
+    let q = quickstart_copy(dir.path());
+    let o = run(&["plan", q.to_str().unwrap(), "--detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(2));
     let empty = dir.path().join("empty.toml");
     std::fs::write(&empty, "[stack]\nname = \"empty\"\n").unwrap();
     let o = run(&["plan", empty.to_str().unwrap(), "--detailed-exitcode"]);
@@ -166,7 +130,8 @@ fn variables_from_flags_files_and_environment() {
 
 #[test]
 fn target_and_exclude() {
-    let q = quickstart();
+    let dir = tempfile::tempdir().unwrap();
+    let q = quickstart_copy(dir.path());
     let o = run(&[
         "plan",
         q.to_str().unwrap(),
@@ -205,10 +170,11 @@ fn graph_formats() {
 #[test]
 fn colour_only_on_a_terminal() {
     // `script` gives the command a pseudo-terminal, as a user's shell would.
+    let dir = tempfile::tempdir().unwrap();
     let cmd = format!(
         "{} plan {}",
         env!("CARGO_BIN_EXE_omniform"),
-        quickstart().display()
+        quickstart_copy(dir.path()).display()
     );
     let tty = Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
