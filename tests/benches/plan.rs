@@ -223,7 +223,7 @@ fn run_apply(n: usize) {
     let refresh = t.elapsed();
     let t = Instant::now();
     let noop = engine
-        .plan_refreshed(&stack, &vars, &refreshed, &opts)
+        .plan_refreshed(&stack, &vars, &refreshed, &opts, &omniform::NoHooks)
         .expect("the no-op plan");
     let plan_time = t.elapsed();
     assert!(!noop.has_changes());

@@ -223,6 +223,8 @@ name = "c"
         vec!["test_resource.c"]
     );
     let events = lab.events.lock().unwrap().clone();
+    assert!(events.iter().any(|e| matches!(e, Event::PlannedChange { address, action: Action::Create, .. } if address.to_string() == "test_resource.a")));
+    assert!(events.iter().any(|e| matches!(e, Event::ApplyComplete { address, .. } if address.to_string() == "test_resource.c")));
     assert!(events.iter().any(|e| matches!(e, Event::ApplyErrored { address, .. } if address.to_string() == "test_resource.a")));
     assert!(events.iter().any(
         |e| matches!(e, Event::Skipped { address } if address.to_string() == "test_resource.b")
@@ -322,6 +324,8 @@ async fn drift_is_shown_and_deleted_objects_are_made_again() {
     );
     let json = omniform::render::json::plan(&plan);
     assert_eq!(json["resource_drift"].as_array().unwrap().len(), 2);
+    let drift_events = lab.events.lock().unwrap().clone();
+    assert!(drift_events.iter().any(|e| matches!(e, Event::Drift { address, action: Action::Delete } if address.to_string() == "test_resource.b")));
     let applied = lab.apply(&stack(V1)).await;
     assert!(applied.report.is_success());
     assert_eq!(lab.attr("test_resource.a", "size"), Value::from(1));

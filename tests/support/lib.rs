@@ -139,12 +139,14 @@ impl Lab {
     pub async fn plan(&self, text: &str) -> Result<Plan, Diagnostics> {
         let s = stack(text)?;
         let vars = omniform::resolve_variables(&s, &VariableInputs::default())?;
-        let refreshed = self
-            .engine
-            .refresh(&self.state(), &omniform::NoHooks)
-            .await?;
-        self.engine
-            .plan_refreshed(&s, &vars, &refreshed, &PlanOptions::new(test_now()))
+        let refreshed = self.engine.refresh(&self.state(), &self.hooks()).await?;
+        self.engine.plan_refreshed(
+            &s,
+            &vars,
+            &refreshed,
+            &PlanOptions::new(test_now()),
+            &self.hooks(),
+        )
     }
 
     /// Locks, recovers, refreshes, plans and applies `text`, like `omniform apply`.
@@ -167,14 +169,14 @@ impl Lab {
         let (_, on_disk) = omniform::recover_and_read(&self.store, "lab").expect("state");
         let refreshed = self
             .engine
-            .refresh(&on_disk, &omniform::NoHooks)
+            .refresh(&on_disk, &self.hooks())
             .await
             .expect("refresh");
         let mut opts = PlanOptions::new(test_now());
         adjust(&mut opts);
         let plan = self
             .engine
-            .plan_refreshed(&s, &vars, &refreshed, &opts)
+            .plan_refreshed(&s, &vars, &refreshed, &opts, &self.hooks())
             .unwrap_or_else(|d| panic!("plan failed:\n{}", render_diags(&d)));
         self.apply_plan(
             omniform::Desired::Stack {
@@ -189,6 +191,12 @@ impl Lab {
         .await
     }
 
+    /// Hooks that keep every event in `events`.
+    pub fn hooks(&self) -> impl omniform::Hooks + use<> {
+        let events = self.events.clone();
+        move |e: &omniform::Event| events.lock().expect("events").push(e.clone())
+    }
+
     /// Applies a plan and records it.
     pub async fn apply_plan(
         &self,
@@ -198,8 +206,7 @@ impl Lab {
         on_disk: &Snapshot,
         operation: &str,
     ) -> omniform::Applied {
-        let events = self.events.clone();
-        let hooks = move |e: &omniform::Event| events.lock().expect("events").push(e.clone());
+        let hooks = self.hooks();
         let opts = omniform::ApplyOptions::new(test_now());
         self.engine
             .apply_recorded(

@@ -146,7 +146,23 @@ impl Hooks for Progress {
                     bar.inc(1);
                 }
             }
-            Event::RefreshStart { .. } | Event::RefreshComplete { .. } => {}
+            Event::ApplyProgress {
+                address,
+                action,
+                elapsed,
+            } => {
+                if self.bar.is_none() {
+                    println!(
+                        "{address}: Still {} [{}s elapsed]",
+                        verbs(*action).0.to_lowercase(),
+                        elapsed.as_secs()
+                    );
+                }
+            }
+            Event::RefreshStart { .. }
+            | Event::RefreshComplete { .. }
+            | Event::PlannedChange { .. }
+            | Event::Drift { .. } => {}
             Event::Notice { message } => self.line(message.clone()),
         }
     }

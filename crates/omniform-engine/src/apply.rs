@@ -29,6 +29,9 @@ use crate::events::{Event, Hooks};
 use crate::plan::{BlockValues, Instance, Values, evaluate_config, expand, propose};
 use crate::providers::ProviderSet;
 
+/// How often a running operation reports progress.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Where each instance's final configuration comes from at apply time.
 #[derive(Debug, Clone, Copy)]
 pub enum Desired<'a> {
@@ -100,6 +103,8 @@ struct Run<'a> {
     values: Mutex<Values<'a>>,
     counts: Mutex<ChangeCounts>,
     failed: Mutex<Vec<(InstanceAddress, String)>>,
+    /// Instances that were waiting to start when the apply was stopped.
+    not_started: Mutex<Vec<InstanceAddress>>,
     /// Old objects of create-before-destroy replacements, deleted at the end.
     deposed: Mutex<Vec<(InstanceAddress, ResourceInstance)>>,
 }
@@ -143,6 +148,7 @@ pub async fn apply(
         values: Mutex::new(values),
         counts: Mutex::new(ChangeCounts::default()),
         failed: Mutex::new(Vec::new()),
+        not_started: Mutex::new(Vec::new()),
         deposed: Mutex::new(Vec::new()),
     };
     let mut skipped = Vec::new();
@@ -251,9 +257,11 @@ pub async fn apply(
         state,
         counts,
         failed,
+        not_started: stopped,
         ..
     } = run;
     let mut failed = failed.into_inner().expect("failures");
+    not_started.extend(stopped.into_inner().expect("not started"));
     failed.sort();
     skipped.sort();
     not_started.sort();
@@ -605,12 +613,18 @@ impl Run<'_> {
         if matches!(change.action, Action::NoOp | Action::Read) {
             return Ok(());
         }
+        // One provider operation per slot; once stopped, what is still waiting for a slot
+        // does not start.
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         if self.opts.stop.load(Ordering::SeqCst) {
-            self.fail(
-                &change.address,
-                change.action,
-                "not started: the apply was interrupted".into(),
-            );
+            self.not_started
+                .lock()
+                .expect("not started")
+                .push(change.address.clone());
             return Err(());
         }
         self.hooks.event(&Event::ApplyStart {
@@ -618,7 +632,22 @@ impl Run<'_> {
             action: change.action,
         });
         let started = Instant::now();
-        match self.run_instance(change, instance).await {
+        // Long operations report that they are still running, every ten seconds.
+        let work = self.run_instance(change, instance);
+        tokio::pin!(work);
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + PROGRESS_EVERY, PROGRESS_EVERY);
+        let result = loop {
+            tokio::select! {
+                result = &mut work => break result,
+                _ = ticks.tick() => self.hooks.event(&Event::ApplyProgress {
+                    address: change.address.clone(),
+                    action: change.action,
+                    elapsed: started.elapsed(),
+                }),
+            }
+        };
+        match result {
             Ok(()) => {
                 self.hooks.event(&Event::ApplyComplete {
                     address: change.address.clone(),
@@ -667,11 +696,6 @@ impl Run<'_> {
             },
         };
         let create = || async {
-            let _permit = self
-                .permits
-                .acquire()
-                .await
-                .expect("the semaphore is never closed");
             provider
                 .create(CreateRequest {
                     address: address.clone(),
@@ -694,11 +718,6 @@ impl Run<'_> {
                     .as_ref()
                     .ok_or("the object is not in state any more")?;
                 let result = {
-                    let _permit = self
-                        .permits
-                        .acquire()
-                        .await
-                        .expect("the semaphore is never closed");
                     provider
                         .update(UpdateRequest {
                             address: address.clone(),
@@ -717,11 +736,6 @@ impl Run<'_> {
             Action::DeleteThenCreate => {
                 if let Some(prior) = &prior {
                     {
-                        let _permit = self
-                            .permits
-                            .acquire()
-                            .await
-                            .expect("the semaphore is never closed");
                         provider
                             .delete(DeleteRequest {
                                 address: address.clone(),
@@ -781,6 +795,18 @@ impl Run<'_> {
 
     async fn delete(&self, change: &ResourceChange, is_deposed: bool) -> Result<(), ()> {
         let address = &change.address;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        if self.opts.stop.load(Ordering::SeqCst) {
+            self.not_started
+                .lock()
+                .expect("not started")
+                .push(address.clone());
+            return Err(());
+        }
         self.hooks.event(&Event::ApplyStart {
             address: address.clone(),
             action: Action::Delete,
@@ -794,11 +820,6 @@ impl Run<'_> {
                 .ok_or_else(|| format!("no provider serves resource type {type_name}"))?;
             let prior = change.before.clone().unwrap_or(Value::Null);
             {
-                let _permit = self
-                    .permits
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed");
                 provider
                     .delete(DeleteRequest {
                         address: address.clone(),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use omniform_core::{Action, InstanceAddress};
+use omniform_core::{Action, InstanceAddress, Plan};
 
 /// One thing that happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,10 +16,27 @@ pub enum Event {
         instances: usize,
         elapsed: Duration,
     },
+    /// The plan will change this instance (one event per change, when a plan is made).
+    PlannedChange {
+        address: InstanceAddress,
+        action: Action,
+        reason: Option<String>,
+    },
+    /// Refresh found an object changed (`Update`) or deleted (`Delete`) outside omniform.
+    Drift {
+        address: InstanceAddress,
+        action: Action,
+    },
     /// An operation on one instance began.
     ApplyStart {
         address: InstanceAddress,
         action: Action,
+    },
+    /// An operation is still running (sent every ten seconds while it does).
+    ApplyProgress {
+        address: InstanceAddress,
+        action: Action,
+        elapsed: Duration,
     },
     /// An operation on one instance finished.
     ApplyComplete {
@@ -42,6 +59,21 @@ pub enum Event {
 /// Receives events. Implementations must be quick: the engine calls them inline.
 pub trait Hooks: Send + Sync {
     fn event(&self, event: &Event);
+}
+
+/// Sends a `PlannedChange` for every change a plan makes.
+pub fn announce_plan(plan: &Plan, hooks: &dyn Hooks) {
+    for c in plan.actionable() {
+        let reason = c
+            .reason_detail
+            .clone()
+            .or_else(|| c.reason.map(|r| r.code().to_string()));
+        hooks.event(&Event::PlannedChange {
+            address: c.address.clone(),
+            action: c.action,
+            reason,
+        });
+    }
 }
 
 /// Hooks that ignore everything.

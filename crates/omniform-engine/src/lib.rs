@@ -11,7 +11,7 @@ pub mod rollback;
 pub mod validate;
 
 pub use apply::{ApplyOptions, ApplyReport, Desired, apply};
-pub use events::{Event, Hooks, NoHooks};
+pub use events::{Event, Hooks, NoHooks, announce_plan};
 pub use graph::StackGraph;
 pub use plan::{PlanOptions, plan};
 pub use providers::ProviderSet;

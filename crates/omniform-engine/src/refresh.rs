@@ -88,6 +88,10 @@ pub async fn refresh(
             match live {
                 None => {
                     state.resources.remove(&addr);
+                    hooks.event(&Event::Drift {
+                        address: addr.clone(),
+                        action: Action::Delete,
+                    });
                     drift.push(drift_change(&addr, inst, before, None));
                 }
                 Some(mut live) => {
@@ -98,6 +102,10 @@ pub async fn refresh(
                         if let Some(i) = state.resources.get_mut(&addr) {
                             i.attributes = live.clone();
                         }
+                        hooks.event(&Event::Drift {
+                            address: addr.clone(),
+                            action: Action::Update,
+                        });
                         drift.push(drift_change(&addr, inst, before, Some(live)));
                     }
                 }

@@ -157,13 +157,15 @@ impl Engine {
     }
 
     /// Plans against freshly read state: drift goes into the plan, and objects deleted
-    /// outside omniform are planned for re-creation with that reason.
+    /// outside omniform are planned for re-creation with that reason. Each change is
+    /// announced to `hooks`.
     pub fn plan_refreshed(
         &self,
         stack: &Stack,
         variables: &BTreeMap<String, Value>,
         refreshed: &Refreshed,
         options: &PlanOptions,
+        hooks: &dyn Hooks,
     ) -> Result<Plan, Diagnostics> {
         let mut plan = self.plan(stack, variables, &refreshed.state, options)?;
         let deleted: std::collections::HashSet<&InstanceAddress> = refreshed
@@ -179,6 +181,7 @@ impl Engine {
         }
         plan.drift = refreshed.drift.clone();
         plan.refresh = Some(refreshed.stats.clone());
+        omniform_engine::announce_plan(&plan, hooks);
         Ok(plan)
     }
 

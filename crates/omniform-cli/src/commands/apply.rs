@@ -99,7 +99,7 @@ async fn plan_and_apply(
         }
     };
     let plan = engine
-        .plan_refreshed(stack, vars, &refreshed, &opts)
+        .plan_refreshed(stack, vars, &refreshed, &opts, &NoHooks)
         .map_err(|d| {
             ui.diagnostics(&d);
             anyhow::Error::from(Reported)

@@ -81,7 +81,7 @@ pub async fn plan(ui: &Ui, args: PlanArgs) -> Result<Outcome> {
         )
     };
     let plan = engine
-        .plan_refreshed(&stack, &vars, &refreshed, &opts)
+        .plan_refreshed(&stack, &vars, &refreshed, &opts, &NoHooks)
         .map_err(|d| {
             ui.diagnostics(&d);
             anyhow::Error::from(Reported)

@@ -621,3 +621,71 @@ fn a_wrong_state_key_is_refused_and_nothing_is_overwritten() {
         stderr(&o)
     );
 }
+
+#[test]
+fn ctrl_c_stops_new_operations_and_saves_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = write_stack(
+        dir.path(),
+        "[stack]\nname = \"many\"\n\n[resource.omniform_data.item]\ncount = 4000\ninput = \"item-${count.index}\"\n",
+    );
+    let s = stack.to_str().unwrap();
+    let mut child = bin()
+        .current_dir(dir.path())
+        .args(["apply", s, "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut completed = 0;
+    let mut line = String::new();
+    let mut interrupted = false;
+    loop {
+        line.clear();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if line.contains("Creation complete") {
+            completed += 1;
+            if completed == 50 && !interrupted {
+                let status = Command::new("kill")
+                    .args(["-INT", &child.id().to_string()])
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+                interrupted = true;
+            }
+        }
+    }
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("Interrupt received"), "{err}");
+    assert!(
+        err.contains("Apply interrupted:") && err.contains("not started"),
+        "{err}"
+    );
+    assert!(completed < 4000, "the interrupt stopped the apply");
+    let listed = stdout(&run_in(dir.path(), &["state", "list", s]));
+    assert_eq!(
+        listed.lines().count(),
+        completed,
+        "every finished operation is in state"
+    );
+    assert!(
+        !dir.path().join(".omniform/many/lock.json").exists(),
+        "the lock is released"
+    );
+    assert!(
+        !dir.path().join(".omniform/many/journal.jsonl").exists(),
+        "the journal is folded into the snapshot"
+    );
+    let o = run_in(dir.path(), &["apply", s, "--auto-approve"]);
+    assert!(
+        stdout(&o).contains(&format!("Resources: {} added", 4000 - completed)),
+        "{}",
+        stdout(&o)
+    );
+}
