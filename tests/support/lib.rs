@@ -84,6 +84,7 @@ pub fn renderings(plan: &Plan) -> (String, String, String) {
     let mut json = omniform::render::json::plan(plan);
     json["timestamp"] = serde_json::Value::String("[timestamp]".into());
     json["omniform_version"] = serde_json::Value::String("[version]".into());
+    json["terraform_version"] = serde_json::Value::String("[version]".into());
     let json = serde_json::to_string_pretty(&json).expect("json");
     let md = omniform::render::markdown::plan(plan);
     (text, json, md)

@@ -45,6 +45,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Release a lock left by a process that is gone.
     ForceUnlock(ForceUnlockArgs),
+    /// Bring an existing cloud object under management: read it into state.
+    Import(ImportArgs),
 }
 
 /// The stack file and its variables.
@@ -137,6 +139,14 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub refresh: bool,
 
+    /// Only bring the state up to date with what exists; change nothing.
+    #[arg(long)]
+    pub refresh_only: bool,
+
+    /// Print the API calls refresh made, per service, and how long it took.
+    #[arg(long)]
+    pub stats: bool,
+
     /// Save the plan to this file, for `omniform apply FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -168,6 +178,10 @@ pub struct ApplyArgs {
     /// At most this many provider operations at once.
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
+
+    /// Only record what exists in state; change nothing.
+    #[arg(long)]
+    pub refresh_only: bool,
 
     /// Read live state first (default true).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
@@ -270,6 +284,9 @@ pub enum StateCommand {
 pub struct RollbackArgs {
     pub stack: PathBuf,
 
+    #[command(flatten)]
+    pub vars: VarArgs,
+
     /// The serial of the snapshot to go back to (see `omniform state history`).
     #[arg(long = "to", value_name = "SERIAL")]
     pub to: u64,
@@ -279,6 +296,21 @@ pub struct RollbackArgs {
 
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+
+    /// Where it goes in the stack, like aws_instance.app.
+    pub address: String,
+
+    /// The object's id in the cloud, like i-0abc123.
+    pub id: String,
 
     #[command(flatten)]
     pub lock: LockArgs,

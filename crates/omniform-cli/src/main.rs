@@ -53,6 +53,7 @@ fn main() -> ExitCode {
             Command::Rollback(a) => commands::apply::rollback(&ui, a).await,
             Command::Output(a) => commands::state::output(&ui, a),
             Command::ForceUnlock(a) => commands::state::force_unlock(&ui, a),
+            Command::Import(a) => commands::apply::import(&ui, a).await,
             Command::State { command } => match command {
                 StateCommand::List { stack } => commands::state::list(&ui, &stack),
                 StateCommand::Show {

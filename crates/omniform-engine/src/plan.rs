@@ -727,7 +727,8 @@ impl Planner<'_> {
 
     fn block(&mut self, r: &Resource) {
         let (provider, schema) = self.providers.get(&r.addr.type_name).expect("validated");
-        if !self.selection.block(&r.addr) {
+        // A refresh-only plan changes nothing; references see the refreshed state.
+        if !self.selection.block(&r.addr) || self.opts.mode == PlanMode::RefreshOnly {
             let v = self.prior_values(r);
             self.values.blocks.insert(r.addr.clone(), v);
             return;
@@ -825,6 +826,9 @@ impl Planner<'_> {
 
     /// Instances in state that the stack no longer has, and everything in a destroy plan.
     fn orphans(&mut self) {
+        if self.opts.mode == PlanMode::RefreshOnly {
+            return;
+        }
         for (addr, inst) in &self.prior.resources {
             if self.planned_instances.contains(addr) || !self.selection.instance(addr) {
                 continue;

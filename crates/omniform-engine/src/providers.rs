@@ -1,10 +1,13 @@
 //! The set of providers a stack can use, and the resource types each serves.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use omniform_core::ResourceSchema;
-use omniform_provider::Provider;
+use omniform_core::{Diagnostic, Diagnostics, ResourceSchema, Value};
+use omniform_provider::{ConfigureRequest, Provider};
+use omniform_stack::{InstanceScope, Stack, eval};
+
+use crate::plan::Values;
 
 /// Providers by the resource types they serve.
 #[derive(Debug, Clone, Default)]
@@ -57,5 +60,69 @@ impl ProviderSet {
         let mut names: Vec<&str> = self.by_type.keys().map(String::as_str).collect();
         names.sort();
         names
+    }
+}
+
+impl ProviderSet {
+    /// Configures the providers that serve `types`, with the settings of their
+    /// `[provider.<name>]` blocks (variables resolved). Providers nothing needs are left
+    /// alone, so a plan against empty state needs no credentials.
+    pub async fn configure<'a>(
+        &self,
+        stack: &Stack,
+        vars: &BTreeMap<String, Value>,
+        types: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), Diagnostics> {
+        let mut needed = BTreeSet::new();
+        for t in types {
+            if let Some((p, _)) = self.by_type.get(t) {
+                needed.insert(*p);
+            }
+        }
+        let values = Values {
+            vars,
+            blocks: HashMap::new(),
+        };
+        let mut diags = Diagnostics::new();
+        for index in needed {
+            let provider = &self.providers[index];
+            let block = stack.providers.get(provider.name());
+            let mut settings = BTreeMap::new();
+            if let Some(block) = block {
+                for (key, (_, expr)) in &block.settings {
+                    match eval(expr, &values, &InstanceScope::default()) {
+                        Ok(v) => {
+                            settings.insert(key.clone(), v.unmarked());
+                        }
+                        Err(e) => diags.push(
+                            Diagnostic::error(e.message)
+                                .with_location(stack.locate(e.span))
+                                .with_address(format!("provider.{}", provider.name()))
+                                .with_hint(e.hint),
+                        ),
+                    }
+                }
+            }
+            if diags.has_errors() {
+                continue;
+            }
+            if let Err(e) = provider
+                .configure(ConfigureRequest {
+                    settings: Value::Map(settings),
+                })
+                .await
+            {
+                diags.push(
+                    Diagnostic::error(e.message)
+                        .with_location(block.and_then(|b| stack.locate(b.span)))
+                        .with_address(format!("provider.{}", provider.name()))
+                        .with_hint(format!(
+                            "check the [provider.{}] settings and the credentials; nothing was changed",
+                            provider.name()
+                        )),
+                );
+            }
+        }
+        diags.into_result(())
     }
 }

@@ -102,11 +102,16 @@ pub async fn refresh(
                         if let Some(i) = state.resources.get_mut(&addr) {
                             i.attributes = live.clone();
                         }
-                        hooks.event(&Event::Drift {
-                            address: addr.clone(),
-                            action: Action::Update,
-                        });
-                        drift.push(drift_change(&addr, inst, before, Some(live)));
+                        // A value only the provider sets (an instance's public IP after an
+                        // elastic IP is attached) moving is news to nobody: state follows
+                        // it quietly.
+                        if !only_computed_changed(schema, &before, &live) {
+                            hooks.event(&Event::Drift {
+                                address: addr.clone(),
+                                action: Action::Update,
+                            });
+                            drift.push(drift_change(&addr, inst, before, Some(live)));
+                        }
                     }
                 }
             }
@@ -136,6 +141,26 @@ pub async fn refresh(
             resources: prior.resources.len(),
             millis: started.elapsed().as_millis() as u64,
         },
+    })
+}
+
+fn only_computed_changed(
+    schema: Option<&omniform_core::ResourceSchema>,
+    before: &Value,
+    after: &Value,
+) -> bool {
+    let Some(schema) = schema else { return false };
+    let mut changed = Vec::new();
+    omniform_core::plan::diff_paths(
+        before,
+        after,
+        &mut omniform_core::AttrPath::root(),
+        &mut changed,
+    );
+    changed.iter().all(|p| {
+        p.top_level()
+            .and_then(|t| schema.attribute(t))
+            .is_some_and(|a| a.presence == omniform_core::Presence::Computed)
     })
 }
 

@@ -86,6 +86,7 @@ pub fn validate(stack: &Stack, providers: &ProviderSet) -> Diagnostics {
         }
     }
     for block in stack.providers.values() {
+        v.provider_block(block);
         for (_, expr) in block.settings.values() {
             for reference in expr.references() {
                 if !matches!(reference.target, RefTarget::Var(_)) {
@@ -259,6 +260,73 @@ impl<'a> Validator<'a> {
         }
         for reference in r.references() {
             self.reference(reference, Some(r), &addr);
+        }
+    }
+
+    /// Checks a `[provider.<name>]` block: a known provider, known settings, right types.
+    fn provider_block(&mut self, block: &omniform_stack::ProviderBlock) {
+        let owner = format!("provider.{}", block.name);
+        let Some(provider) = self.providers.by_name(&block.name) else {
+            let names: Vec<&str> = self
+                .providers
+                .providers()
+                .iter()
+                .map(|p| p.name())
+                .collect();
+            self.push(
+                Diagnostic::error(format!("unknown provider `{}`", block.name))
+                    .with_location(self.at(block.span))
+                    .with_address(&owner)
+                    .with_hint(format!(
+                        "{}the providers are {}",
+                        did_you_mean(&block.name, names.iter().copied()),
+                        names.join(", ")
+                    )),
+            );
+            return;
+        };
+        let Some(schema) = provider.settings_schema() else {
+            if let Some((key, (span, _))) = block.settings.first() {
+                self.push(
+                    Diagnostic::error(format!(
+                        "provider `{}` takes no settings, but `{key}` is set",
+                        block.name
+                    ))
+                    .with_location(self.at(*span))
+                    .with_address(&owner)
+                    .with_hint(format!("remove the [provider.{}] table", block.name)),
+                );
+            }
+            return;
+        };
+        for (key, (span, expr)) in &block.settings {
+            match schema.attribute(key) {
+                None => {
+                    let names: Vec<&str> =
+                        schema.attributes.iter().map(|a| a.name.as_str()).collect();
+                    self.push(
+                        Diagnostic::error(format!(
+                            "unknown setting `{key}` for provider `{}`",
+                            block.name
+                        ))
+                        .with_location(self.at(*span))
+                        .with_address(&owner)
+                        .with_hint(format!(
+                            "{}its settings are {}",
+                            did_you_mean(key, names.iter().copied()),
+                            names.join(", ")
+                        )),
+                    );
+                }
+                Some(attr) => {
+                    if let ExprKind::Literal(value) = &expr.kind
+                        && let Err(m) = attr.ty.conform(value.clone(), &AttrPath::attr(key))
+                    {
+                        let span = span_at(expr, &m.path.steps()[1..]);
+                        self.push(type_mismatch(&m, &owner).with_location(self.at(span)));
+                    }
+                }
+            }
         }
     }
 

@@ -175,6 +175,13 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// The resource types it serves.
     fn schemas(&self) -> &[ResourceSchema];
 
+    /// The settings a `[provider.<name>]` block may hold (as attributes: type, required,
+    /// sensitive); the engine checks blocks against them before anything runs. `None`
+    /// means the provider takes no settings.
+    fn settings_schema(&self) -> Option<ResourceSchema> {
+        None
+    }
+
     /// Takes the provider's settings; checks credentials before any resource is touched.
     async fn configure(&self, _req: ConfigureRequest) -> Result<(), ProviderError> {
         Ok(())

@@ -163,6 +163,8 @@ pub fn plan(plan: &Plan) -> Json {
     let mut doc = Map::new();
     doc.insert("format_version".into(), json!(FORMAT_VERSION));
     doc.insert("omniform_version".into(), json!(env!("CARGO_PKG_VERSION")));
+    // Policy tools (checkov) only read a plan that names the version that made it.
+    doc.insert("terraform_version".into(), json!(env!("CARGO_PKG_VERSION")));
     doc.insert("stack".into(), json!(plan.stack));
     doc.insert("variables".into(), Json::Object(variables));
     doc.insert(

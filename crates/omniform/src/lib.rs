@@ -114,11 +114,129 @@ impl Default for Engine {
 
 impl Engine {
     /// An engine with the built-in resource types (`omniform_data`, `random_id`,
-    /// `random_password`).
+    /// `random_password`) and the AWS provider.
     pub fn new() -> Self {
         Self {
-            providers: ProviderSet::new().with(Arc::new(omniform_builtin::Builtin::new())),
+            providers: ProviderSet::new()
+                .with(Arc::new(omniform_builtin::Builtin::new()))
+                .with(Arc::new(omniform_aws::Aws::new())),
         }
+    }
+
+    /// Configures the providers that serve `types` from the stack's `[provider.*]` blocks
+    /// (credentials are checked here, before any resource is touched). Providers nothing
+    /// needs are left alone: a plan against empty state needs no cloud account.
+    pub async fn configure<'a>(
+        &self,
+        stack: &Stack,
+        variables: &BTreeMap<String, Value>,
+        types: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), Diagnostics> {
+        self.providers.configure(stack, variables, types).await
+    }
+
+    /// Configures the providers a plan's changes need.
+    pub async fn configure_for_plan(
+        &self,
+        stack: &Stack,
+        variables: &BTreeMap<String, Value>,
+        plan: &Plan,
+    ) -> Result<(), Diagnostics> {
+        let types: std::collections::BTreeSet<&str> = plan
+            .actionable()
+            .map(|c| c.address.resource.type_name.as_str())
+            .collect();
+        self.configure(stack, variables, types).await
+    }
+
+    /// Configures what refreshing `prior` needs, then refreshes it.
+    pub async fn refresh_for(
+        &self,
+        stack: &Stack,
+        variables: &BTreeMap<String, Value>,
+        prior: &Snapshot,
+        hooks: &dyn Hooks,
+    ) -> Result<Refreshed, Diagnostics> {
+        let types: std::collections::BTreeSet<&str> = prior
+            .resources
+            .keys()
+            .map(|a| a.resource.type_name.as_str())
+            .collect();
+        self.configure(stack, variables, types).await?;
+        self.refresh(prior, hooks).await
+    }
+
+    /// Reads an existing object into a state instance for `address`, which the stack must
+    /// declare. The caller records it.
+    pub async fn import_resource(
+        &self,
+        stack: &Stack,
+        variables: &BTreeMap<String, Value>,
+        address: &InstanceAddress,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<state::ResourceInstance, Diagnostics> {
+        let Some(block) = stack.resource(&address.resource) else {
+            return Err(Diagnostic::error(format!(
+                "cannot import into {address}: the stack declares no {}",
+                address.resource
+            ))
+            .with_address(address)
+            .with_hint(format!(
+                "add a [resource.{}.{}] block for it first, then import",
+                address.resource.type_name, address.resource.name
+            ))
+            .into());
+        };
+        let keyed = !matches!(block.repetition, omniform_stack::Repetition::Single);
+        if keyed != address.key.is_some() {
+            return Err(Diagnostic::error(format!(
+                "cannot import into {address}: the address does not match the block"
+            ))
+            .with_location(stack.locate(block.span))
+            .with_address(address)
+            .with_hint(if keyed {
+                format!(
+                    "{} has count or for_each; give the instance key, like {}[0]",
+                    address.resource, address.resource
+                )
+            } else {
+                format!(
+                    "{} has no count or for_each; leave out the key",
+                    address.resource
+                )
+            })
+            .into());
+        }
+        let Some((provider, schema)) = self.providers.get(&address.resource.type_name) else {
+            return Err(Diagnostic::error(format!(
+                "unknown resource type `{}`",
+                address.resource.type_name
+            ))
+            .into());
+        };
+        self.configure(stack, variables, [address.resource.type_name.as_str()])
+            .await?;
+        let mut attributes = provider
+            .import(omniform_provider::ImportRequest {
+                address: address.clone(),
+                type_name: address.resource.type_name.clone(),
+                id: id.to_string(),
+            })
+            .await
+            .map_err(|e| Diagnostics::from(Diagnostic::error(e.message).with_address(address).with_hint("check the id; it is the one the cloud gives the object, like i-0abc123 for an instance")))?;
+        schema.mark_sensitive(&mut attributes);
+        let graph = StackGraph::build(stack);
+        Ok(state::ResourceInstance {
+            provider: provider.name().to_string(),
+            schema_version: schema.version,
+            attributes,
+            dependencies: graph.dependencies_of(&address.resource),
+            create_before_destroy: block.lifecycle.create_before_destroy,
+            prevent_destroy: block.lifecycle.prevent_destroy,
+            created_at: now,
+            tainted: false,
+        })
     }
 
     /// Adds a provider.

@@ -16,7 +16,7 @@ use super::{
     state_error, store_notice,
 };
 use crate::Outcome;
-use crate::args::{ApplyArgs, DestroyArgs, RollbackArgs};
+use crate::args::{ApplyArgs, DestroyArgs, ImportArgs, RollbackArgs};
 use crate::progress::Progress;
 use crate::ui::{Reported, Ui, confirm};
 
@@ -39,6 +39,9 @@ pub async fn apply(ui: &Ui, args: ApplyArgs) -> Result<Outcome> {
     let vars = load_vars(ui, &stack, &args.vars)?;
     let mut opts = PlanOptions::new(now()?);
     select(ui, &args.select, &mut opts)?;
+    if args.refresh_only {
+        opts.mode = PlanMode::RefreshOnly;
+    }
     let flow = Flow {
         stack_path: &args.path,
         auto_approve: args.auto_approve,
@@ -87,10 +90,13 @@ async fn plan_and_apply(
     let prior = recover_and_read(ui, path, &store, stack)?;
     let engine = Engine::new();
     let refreshed = if refresh {
-        engine.refresh(&prior, &NoHooks).await.map_err(|d| {
-            ui.diagnostics(&d);
-            anyhow::Error::from(Reported)
-        })?
+        engine
+            .refresh_for(stack, vars, &prior, &NoHooks)
+            .await
+            .map_err(|d| {
+                ui.diagnostics(&d);
+                anyhow::Error::from(Reported)
+            })?
     } else {
         omniform::Refreshed {
             state: prior.clone(),
@@ -107,6 +113,13 @@ async fn plan_and_apply(
     print!("{}", omniform::render::text::plan(&plan, ui.out));
     if !plan.has_changes() && refreshed.drift.is_empty() {
         return Ok(Outcome::Ok);
+    }
+    if plan.mode == PlanMode::RefreshOnly {
+        if !flow.auto_approve && !confirm("Would you like to update the Omniform state to reflect these detected changes?", "Omniform will write these changes to the state without modifying any real infrastructure.").await? {
+            println!("\nApply cancelled.");
+            return Err(Reported.into());
+        }
+        return record_refresh(ui, &store, path, &refreshed.state, &prior);
     }
     if plan.has_changes() && !flow.auto_approve {
         let (question, detail) = if plan.mode == PlanMode::Destroy {
@@ -125,6 +138,7 @@ async fn plan_and_apply(
             return Err(Reported.into());
         }
     }
+    configure(ui, &engine, stack, vars, &plan).await?;
     execute(
         ui,
         &engine,
@@ -136,6 +150,47 @@ async fn plan_and_apply(
         &flow,
     )
     .await
+}
+
+/// Configures the providers a plan needs (credentials are checked here).
+async fn configure(
+    ui: &Ui,
+    engine: &Engine,
+    stack: &Stack,
+    vars: &BTreeMap<String, Value>,
+    plan: &Plan,
+) -> Result<()> {
+    engine
+        .configure_for_plan(stack, vars, plan)
+        .await
+        .map_err(|d| {
+            ui.diagnostics(&d);
+            anyhow::Error::from(Reported)
+        })
+}
+
+/// Writes refreshed state as the next snapshot: `apply --refresh-only`.
+fn record_refresh(
+    ui: &Ui,
+    store: &LocalStore,
+    path: &Path,
+    refreshed: &Snapshot,
+    on_disk: &Snapshot,
+) -> Result<Outcome> {
+    let mut next = refreshed.clone();
+    next.serial = on_disk.serial + 1;
+    next.written_at = omniform::OffsetDateTime::now_utc();
+    next.omniform_version = env!("CARGO_PKG_VERSION").to_string();
+    let counts = next.changes_since(on_disk);
+    store
+        .write(&next, "refresh-only", counts)
+        .map_err(|e| state_error(ui, path, store, e))?;
+    println!(
+        "\n{} Resources: 0 added, 0 changed, 0 destroyed; the state now records what exists (serial {}).",
+        ui.out.green(&ui.out.bold("Apply complete!")),
+        next.serial
+    );
+    Ok(Outcome::Ok)
 }
 
 async fn apply_saved(ui: &Ui, args: &ApplyArgs, bytes: &[u8]) -> Result<Outcome> {
@@ -165,6 +220,12 @@ async fn apply_saved(ui: &Ui, args: &ApplyArgs, bytes: &[u8]) -> Result<Outcome>
     };
     saved.check_fresh(stack_text(&stack), lineage, serial)?;
     let engine = Engine::new();
+    if saved.plan.mode == PlanMode::RefreshOnly {
+        anyhow::bail!(
+            "a refresh-only plan is applied with `omniform apply --refresh-only {}`",
+            stack_path.display()
+        );
+    }
     let operation = if saved.plan.mode == PlanMode::Destroy {
         "destroy"
     } else {
@@ -181,6 +242,7 @@ async fn apply_saved(ui: &Ui, args: &ApplyArgs, bytes: &[u8]) -> Result<Outcome>
         args.path.display(),
         omniform::render::text::summary_line(&saved.plan)
     );
+    configure(ui, &engine, &stack, &saved.variables, &saved.plan).await?;
     execute(
         ui,
         &engine,
@@ -200,6 +262,7 @@ async fn apply_saved(ui: &Ui, args: &ApplyArgs, bytes: &[u8]) -> Result<Outcome>
 pub async fn rollback(ui: &Ui, args: RollbackArgs) -> Result<Outcome> {
     let path = &args.stack;
     let stack = load_stack(ui, path)?;
+    let vars = load_vars(ui, &stack, &args.vars)?;
     let store = open_store(ui, path, &stack)?;
     let operation = format!("rollback to {}", args.to);
     let _guard = lock(ui, path, &store, &operation, args.lock.lock_timeout)?;
@@ -245,6 +308,7 @@ pub async fn rollback(ui: &Ui, args: RollbackArgs) -> Result<Outcome> {
         parallelism: args.parallelism,
         operation,
     };
+    configure(ui, &engine, &stack, &vars, &plan).await?;
     execute(
         ui,
         &engine,
@@ -400,4 +464,58 @@ fn print_outputs(ui: &Ui, state: &Snapshot) {
             omniform::render::text::output_value(&o.value, o.sensitive)
         );
     }
+}
+
+pub async fn import(ui: &Ui, args: ImportArgs) -> Result<Outcome> {
+    let path = &args.stack.stack;
+    let stack = load_stack(ui, path)?;
+    let vars = load_vars(ui, &stack, &args.stack.vars)?;
+    let address: omniform::InstanceAddress = args
+        .address
+        .parse()
+        .map_err(|e| anyhow::anyhow!("invalid address: {e}"))?;
+    let diags = Engine::new().validate(&stack);
+    if diags.has_errors() {
+        ui.diagnostics(&diags);
+        return Err(Reported.into());
+    }
+    let store = open_store(ui, path, &stack)?;
+    let _guard = lock(ui, path, &store, "import", args.lock.lock_timeout)?;
+    let prior = recover_and_read(ui, path, &store, &stack)?;
+    if prior.resources.contains_key(&address) {
+        anyhow::bail!(
+            "{address} is already managed by omniform; to import another object there, first forget this one with `omniform state rm {} {address}`",
+            path.display()
+        );
+    }
+    let engine = Engine::new();
+    let instance = engine
+        .import_resource(&stack, &vars, &address, &args.id, now()?)
+        .await
+        .map_err(|d| {
+            ui.diagnostics(&d);
+            anyhow::Error::from(Reported)
+        })?;
+    let mut next = prior.clone();
+    next.ensure_lineage();
+    next.resources.insert(address.clone(), instance.clone());
+    next.serial = prior.serial + 1;
+    next.written_at = omniform::OffsetDateTime::now_utc();
+    next.omniform_version = env!("CARGO_PKG_VERSION").to_string();
+    let counts = next.changes_since(&prior);
+    store
+        .write(&next, &format!("import {address}"), counts)
+        .map_err(|e| state_error(ui, path, &store, e))?;
+    store_notice(ui, &store);
+    print!(
+        "{}",
+        omniform::render::text::resource_state(&address, &instance.attributes, ui.out)
+    );
+    println!(
+        "\n{} {address} is now in state (serial {}). Run `omniform plan {}` to see how it differs from the stack.",
+        ui.out.green(&ui.out.bold("Import successful!")),
+        next.serial,
+        path.display()
+    );
+    Ok(Outcome::Ok)
 }

@@ -57,6 +57,9 @@ pub async fn plan(ui: &Ui, args: PlanArgs) -> Result<Outcome> {
     if args.destroy {
         opts.mode = PlanMode::Destroy;
     }
+    if args.refresh_only {
+        opts.mode = PlanMode::RefreshOnly;
+    }
     let store = open_store(ui, path, &stack)?;
     let engine = Engine::new();
     // Reading live state takes the lock; planning against recorded state does not, and
@@ -64,10 +67,13 @@ pub async fn plan(ui: &Ui, args: PlanArgs) -> Result<Outcome> {
     let (_guard, refreshed) = if args.refresh && store.dir().exists() {
         let guard = lock(ui, path, &store, "plan", args.lock.lock_timeout)?;
         let prior = recover_and_read(ui, path, &store, &stack)?;
-        let refreshed = engine.refresh(&prior, &NoHooks).await.map_err(|d| {
-            ui.diagnostics(&d);
-            anyhow::Error::from(Reported)
-        })?;
+        let refreshed = engine
+            .refresh_for(&stack, &vars, &prior, &NoHooks)
+            .await
+            .map_err(|d| {
+                ui.diagnostics(&d);
+                anyhow::Error::from(Reported)
+            })?;
         (Some(guard), refreshed)
     } else {
         let prior = read(ui, path, &store, &stack)?;
@@ -87,6 +93,9 @@ pub async fn plan(ui: &Ui, args: PlanArgs) -> Result<Outcome> {
             anyhow::Error::from(Reported)
         })?;
     print_plan(ui, &plan, args.format)?;
+    if args.stats {
+        print_stats(&plan);
+    }
     if let Some(out) = &args.out {
         let saved = SavedPlan {
             stack_path: std::fs::canonicalize(path)
@@ -117,6 +126,27 @@ pub async fn plan(ui: &Ui, args: PlanArgs) -> Result<Outcome> {
     } else {
         Outcome::Ok
     })
+}
+
+/// The refresh line of `--stats`.
+fn print_stats(plan: &Plan) {
+    let Some(stats) = &plan.refresh else { return };
+    let per_service = if stats.calls.is_empty() {
+        "none".to_string()
+    } else {
+        stats
+            .calls
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "\nRefresh: {} resources read with {} API calls in {} ms ({per_service}).",
+        stats.resources,
+        stats.total_calls(),
+        stats.millis
+    );
 }
 
 pub fn show(ui: &Ui, args: ShowArgs) -> Result<Outcome> {
