@@ -90,8 +90,10 @@ pub fn renderings(plan: &Plan) -> (String, String, String) {
     (text, json, md)
 }
 
-/// A stack's state in a temporary directory, with the in-process test provider beside the
-/// built-in types: the whole plan → apply → snapshot cycle, as the CLI runs it.
+/// A stack's state in a temporary directory and an engine: the whole plan → apply →
+/// snapshot cycle, as the CLI runs it (lock, recover, configure, refresh, plan, apply,
+/// record). `Lab::new` has the in-process test provider beside the built-in types;
+/// `Lab::with` takes any engine and a `prelude` (provider settings) added to every stack.
 #[allow(missing_debug_implementations)]
 pub struct Lab {
     pub dir: tempfile::TempDir,
@@ -99,6 +101,11 @@ pub struct Lab {
     pub provider: std::sync::Arc<omniform_provider::testing::TestProvider>,
     pub engine: Engine,
     pub events: std::sync::Arc<std::sync::Mutex<Vec<omniform::Event>>>,
+    pub prelude: String,
+    /// Variables every stack gets, as OMNIFORM_VAR_* would give them.
+    pub vars: Vec<(String, String)>,
+    /// Variable files every stack gets, as --var-file would give them.
+    pub var_files: Vec<SourceFile>,
 }
 
 impl Default for Lab {
@@ -109,6 +116,13 @@ impl Default for Lab {
 
 impl Lab {
     pub fn new() -> Self {
+        let provider = std::sync::Arc::new(omniform_provider::testing::TestProvider::new());
+        let mut lab = Self::with(Engine::new().with_provider(provider.clone()), "");
+        lab.provider = provider;
+        lab
+    }
+
+    pub fn with(engine: Engine, prelude: &str) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = omniform_state::LocalStore::open(
             dir.path().join("state"),
@@ -116,14 +130,15 @@ impl Lab {
             Some("ab".repeat(32)),
         )
         .expect("the store opens");
-        let provider = std::sync::Arc::new(omniform_provider::testing::TestProvider::new());
-        let engine = Engine::new().with_provider(provider.clone());
         Self {
             dir,
             store,
-            provider,
+            provider: std::sync::Arc::new(omniform_provider::testing::TestProvider::new()),
             engine,
             events: Default::default(),
+            prelude: prelude.to_string(),
+            vars: Vec::new(),
+            var_files: Vec::new(),
         }
     }
 
@@ -136,18 +151,46 @@ impl Lab {
             .unwrap_or_else(|| Snapshot::empty("lab"))
     }
 
+    /// Parses `text` with the prelude, and resolves its variables.
+    pub fn load(
+        &self,
+        text: &str,
+    ) -> Result<(Stack, std::collections::BTreeMap<String, Value>), Diagnostics> {
+        let s = stack(&format!("{text}\n{}", self.prelude))?;
+        let inputs = VariableInputs {
+            env: self.vars.clone(),
+            files: self.var_files.clone(),
+            ..Default::default()
+        };
+        let vars = omniform::resolve_variables(&s, &inputs)?;
+        Ok((s, vars))
+    }
+
+    /// Hooks that keep every event in `events`.
+    pub fn hooks(&self) -> impl omniform::Hooks + use<> {
+        let events = self.events.clone();
+        move |e: &omniform::Event| events.lock().expect("events").push(e.clone())
+    }
+
     /// Refreshes and plans `text` against the newest state.
     pub async fn plan(&self, text: &str) -> Result<Plan, Diagnostics> {
-        let s = stack(text)?;
-        let vars = omniform::resolve_variables(&s, &VariableInputs::default())?;
-        let refreshed = self.engine.refresh(&self.state(), &self.hooks()).await?;
-        self.engine.plan_refreshed(
-            &s,
-            &vars,
-            &refreshed,
-            &PlanOptions::new(test_now()),
-            &self.hooks(),
-        )
+        self.plan_with(text, |_| {}).await
+    }
+
+    pub async fn plan_with(
+        &self,
+        text: &str,
+        adjust: impl FnOnce(&mut PlanOptions),
+    ) -> Result<Plan, Diagnostics> {
+        let (s, vars) = self.load(text)?;
+        let refreshed = self
+            .engine
+            .refresh_for(&s, &vars, &self.state(), &self.hooks())
+            .await?;
+        let mut opts = PlanOptions::new(test_now());
+        adjust(&mut opts);
+        self.engine
+            .plan_refreshed(&s, &vars, &refreshed, &opts, &self.hooks())
     }
 
     /// Locks, recovers, refreshes, plans and applies `text`, like `omniform apply`.
@@ -161,8 +204,9 @@ impl Lab {
         adjust: impl FnOnce(&mut PlanOptions),
     ) -> omniform::Applied {
         use omniform_state::StateStore;
-        let s = stack(text).unwrap_or_else(|d| panic!("{}", render_diags(&d)));
-        let vars = omniform::resolve_variables(&s, &VariableInputs::default()).expect("variables");
+        let (s, vars) = self
+            .load(text)
+            .unwrap_or_else(|d| panic!("{}", render_diags(&d)));
         let _guard = self
             .store
             .lock("apply", std::time::Duration::ZERO, &mut |_| {})
@@ -170,15 +214,19 @@ impl Lab {
         let (_, on_disk) = omniform::recover_and_read(&self.store, "lab").expect("state");
         let refreshed = self
             .engine
-            .refresh(&on_disk, &self.hooks())
+            .refresh_for(&s, &vars, &on_disk, &self.hooks())
             .await
-            .expect("refresh");
+            .unwrap_or_else(|d| panic!("refresh failed:\n{}", render_diags(&d)));
         let mut opts = PlanOptions::new(test_now());
         adjust(&mut opts);
         let plan = self
             .engine
             .plan_refreshed(&s, &vars, &refreshed, &opts, &self.hooks())
             .unwrap_or_else(|d| panic!("plan failed:\n{}", render_diags(&d)));
+        self.engine
+            .configure_for_plan(&s, &vars, &plan)
+            .await
+            .unwrap_or_else(|d| panic!("configure failed:\n{}", render_diags(&d)));
         self.apply_plan(
             omniform::Desired::Stack {
                 stack: &s,
@@ -190,12 +238,6 @@ impl Lab {
             "apply",
         )
         .await
-    }
-
-    /// Hooks that keep every event in `events`.
-    pub fn hooks(&self) -> impl omniform::Hooks + use<> {
-        let events = self.events.clone();
-        move |e: &omniform::Event| events.lock().expect("events").push(e.clone())
     }
 
     /// Applies a plan and records it.
@@ -222,6 +264,27 @@ impl Lab {
             )
             .await
             .expect("state is recorded")
+    }
+
+    /// Imports the object `id` into `addr` of the stack `text`, and records it.
+    pub async fn import(&self, text: &str, addr: &str, id: &str) -> Result<(), Diagnostics> {
+        use omniform_state::StateStore;
+        let (s, vars) = self.load(text)?;
+        let address: omniform::InstanceAddress = addr.parse().expect("an address");
+        let instance = self
+            .engine
+            .import_resource(&s, &vars, &address, id, test_now())
+            .await?;
+        let prior = self.state();
+        let mut next = prior.clone();
+        next.ensure_lineage();
+        next.resources.insert(address, instance);
+        next.serial = prior.serial + 1;
+        let counts = next.changes_since(&prior);
+        self.store
+            .write(&next, "import", counts)
+            .expect("state is written");
+        Ok(())
     }
 
     /// The attribute `path` of the instance `addr` in the newest state.

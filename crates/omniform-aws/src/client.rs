@@ -10,11 +10,17 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_ec2::config::{Credentials, Region};
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
+use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::byte_stream::ByteStream;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use omniform_core::Value;
@@ -81,7 +87,8 @@ impl Intercept for Calls {
     }
 }
 
-/// The clients of one configured provider.
+/// The SDK clients of one configured provider, for tools and tests that need to reach AWS
+/// beside omniform (to change things behind its back, or check what is left).
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
@@ -177,9 +184,17 @@ impl Clients {
                 .interceptor(calls("ec2"))
                 .build(),
         );
+        // The same HTTPS client the SDK would pick, wrapped (see `UnwrapCdata`).
+        let http = sdk.http_client().unwrap_or_else(|| {
+            use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .build_https()
+        });
         let route53 = aws_sdk_route53::Client::from_conf(
             aws_sdk_route53::config::Builder::from(&sdk)
                 .interceptor(calls("route53"))
+                .http_client(UnwrapCdata(http))
                 .build(),
         );
         let secrets = aws_sdk_secretsmanager::Client::from_conf(
@@ -206,6 +221,90 @@ impl Clients {
             secrets,
             region,
         })
+    }
+}
+
+/// Unwraps `<![CDATA[...]]>` sections of XML answers before the SDK reads them. Some AWS
+/// emulators (moto) wrap text such as DNS record values in CDATA, which the SDK's XML
+/// decoder skips, so the values would read as empty. AWS itself never sends CDATA, so this
+/// changes nothing there.
+#[derive(Debug)]
+struct UnwrapCdata(SharedHttpClient);
+
+impl HttpClient for UnwrapCdata {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(UnwrapCdataConnector(
+            self.0.http_connector(settings, components),
+        ))
+    }
+}
+
+#[derive(Debug)]
+struct UnwrapCdataConnector(SharedHttpConnector);
+
+impl HttpConnector for UnwrapCdataConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let inner = self.0.clone();
+        HttpConnectorFuture::new(async move {
+            let mut response = inner.call(request).await?;
+            let body = response.take_body();
+            let bytes = ByteStream::new(body)
+                .collect()
+                .await
+                .map_err(|e| ConnectorError::io(e.into()))?
+                .into_bytes();
+            if let Some(fixed) = unwrap_cdata(&bytes) {
+                response.headers_mut().remove("content-length");
+                *response.body_mut() = SdkBody::from(fixed);
+            } else {
+                *response.body_mut() = SdkBody::from(bytes);
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// The body with every CDATA section replaced by its escaped text, or `None` when there is
+/// none.
+fn unwrap_cdata(body: &[u8]) -> Option<Vec<u8>> {
+    const OPEN: &[u8] = b"<![CDATA[";
+    const CLOSE: &[u8] = b"]]>";
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay[from..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
+    };
+    let mut start = find(body, OPEN, 0)?;
+    let mut out = Vec::with_capacity(body.len());
+    let mut copied = 0;
+    loop {
+        out.extend_from_slice(&body[copied..start]);
+        let text_start = start + OPEN.len();
+        let Some(end) = find(body, CLOSE, text_start) else {
+            out.extend_from_slice(&body[start..]);
+            return Some(out);
+        };
+        for &b in &body[text_start..end] {
+            match b {
+                b'&' => out.extend_from_slice(b"&amp;"),
+                b'<' => out.extend_from_slice(b"&lt;"),
+                b'>' => out.extend_from_slice(b"&gt;"),
+                other => out.push(other),
+            }
+        }
+        copied = end + CLOSE.len();
+        match find(body, OPEN, copied) {
+            Some(next) => start = next,
+            None => {
+                out.extend_from_slice(&body[copied..]);
+                return Some(out);
+            }
+        }
     }
 }
 
@@ -256,4 +355,20 @@ where
 /// Splits ids into groups of `n` (filters take at most 200 values).
 pub fn chunks<T: Clone>(items: &[T], n: usize) -> Vec<Vec<T>> {
     items.chunks(n).map(<[T]>::to_vec).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cdata_is_unwrapped_and_escaped() {
+        let body = b"<A><Value><![CDATA[192.0.2.1]]></Value><T><![CDATA[\"v=spf1 <all> & more\"]]></T></A>";
+        let fixed = unwrap_cdata(body).unwrap();
+        assert_eq!(
+            String::from_utf8(fixed).unwrap(),
+            "<A><Value>192.0.2.1</Value><T>\"v=spf1 &lt;all&gt; &amp; more\"</T></A>"
+        );
+        assert!(unwrap_cdata(b"<A>plain</A>").is_none());
+    }
 }

@@ -5,13 +5,27 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Address, DomainType, Filter, ResourceType, Tag, TagSpecification};
 use omniform_core::{AttrType, Attribute, InstanceAddress, ResourceSchema, Value};
-use omniform_provider::{CreateRequest, DeleteRequest, ErrorKind, ProviderError, UpdateRequest};
+use omniform_provider::{
+    CreateRequest, DeleteRequest, ErrorKind, PlanRequest, PlanResponse, ProviderError,
+    UpdateRequest,
+};
 
 use crate::attrs;
 use crate::client::{Clients, chunks, sdk_error};
 use crate::security_group::update_tags;
 
 pub const TYPE: &str = "aws_eip";
+
+/// A new association moves the association id, which the plan cannot know.
+pub fn plan(req: PlanRequest<'_>) -> PlanResponse {
+    let mut planned = req.proposed;
+    if let Some(prior) = req.prior
+        && attrs::get(prior, "instance") != attrs::get(&planned, "instance")
+    {
+        attrs::set(&mut planned, "association_id", Value::Unknown);
+    }
+    PlanResponse::accept(planned)
+}
 
 pub fn schema() -> ResourceSchema {
     ResourceSchema::new(

@@ -118,9 +118,15 @@ pub fn validate(config: &Value) -> Vec<AttrProblem> {
     out
 }
 
-/// Security group ids are a set: sorted, so their order is no change.
+/// Security group ids are a set: sorted, so their order is no change. A new instance type
+/// means a stop and a start, after which the public IP is a new one.
 pub fn plan(req: PlanRequest<'_>) -> PlanResponse {
     let mut planned = req.proposed;
+    if let Some(prior) = req.prior
+        && attrs::get(prior, "instance_type") != attrs::get(&planned, "instance_type")
+    {
+        set(&mut planned, "public_ip", Value::Unknown);
+    }
     if let Some(ids) = attrs::get(&planned, "vpc_security_group_ids").and_then(Value::as_list)
         && ids.iter().all(Value::is_wholly_known)
     {

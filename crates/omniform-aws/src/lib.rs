@@ -32,8 +32,7 @@ use omniform_provider::{
 };
 use tokio::sync::OnceCell;
 
-pub use client::CallLog;
-use client::Clients;
+pub use client::{CallLog, Clients};
 
 /// The AWS provider.
 #[derive(Debug)]
@@ -141,6 +140,7 @@ impl Provider for Aws {
         Ok(match req.type_name {
             security_group::TYPE => security_group::plan(req),
             instance::TYPE => instance::plan(req),
+            eip::TYPE => eip::plan(req),
             route53_record::TYPE => route53_record::plan(req),
             secret_version::TYPE => secret_version::plan(req),
             _ => PlanResponse::accept(req.proposed),

@@ -81,7 +81,8 @@ pub fn validate(config: &Value) -> Vec<AttrProblem> {
             "a TTL is 0 to 2147483647 seconds",
         ));
     }
-    let alias = attrs::block(config, "alias");
+    // Unknown values (references) count as given.
+    let alias = attrs::get(config, "alias");
     let records = attrs::get(config, "records");
     match (alias, records) {
         (Some(_), Some(_)) => out.push(validate::problem(

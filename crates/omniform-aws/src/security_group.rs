@@ -156,8 +156,7 @@ type RuleKey = (String, i64, i64, Option<String>);
 /// Merges rules with the same protocol, ports and description (AWS keeps them as one) and
 /// sorts everything.
 fn canonical(rules: impl IntoIterator<Item = Rule>) -> Vec<Rule> {
-    let mut merged: BTreeMap<RuleKey, (Vec<String>, Vec<String>)> =
-        BTreeMap::new();
+    let mut merged: BTreeMap<RuleKey, (Vec<String>, Vec<String>)> = BTreeMap::new();
     for r in rules {
         let e = merged
             .entry((r.protocol, r.from, r.to, r.description))
@@ -647,7 +646,11 @@ mod tests {
             .collect();
         assert_eq!(
             problems,
-            vec!["ingress[1].protocol", "ingress[1].from_port", "ingress[1].cidr_blocks[0]"]
+            vec![
+                "ingress[1].protocol",
+                "ingress[1].from_port",
+                "ingress[1].cidr_blocks[0]"
+            ]
         );
     }
 }

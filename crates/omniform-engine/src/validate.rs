@@ -48,22 +48,9 @@ pub(crate) fn did_you_mean<'a>(
     suggestion(&close_matches(word, candidates))
 }
 
-/// Finds the span of the part of an expression at `path`, or the nearest enclosing one.
+/// The span of the part of an expression at `path`, or the nearest enclosing one.
 pub(crate) fn span_at(expr: &Expr, path: &[omniform_core::PathStep]) -> Span {
-    use omniform_core::PathStep;
-    let Some((first, rest)) = path.split_first() else {
-        return expr.span;
-    };
-    match (&expr.kind, first) {
-        (ExprKind::Map(items), PathStep::Key(k)) => items
-            .get(k)
-            .map(|(_, e)| span_at(e, rest))
-            .unwrap_or(expr.span),
-        (ExprKind::List(items), PathStep::Index(i)) => {
-            items.get(*i).map(|e| span_at(e, rest)).unwrap_or(expr.span)
-        }
-        _ => expr.span,
-    }
+    expr.span_at(path)
 }
 
 /// Runs every static check on a stack.
@@ -202,8 +189,16 @@ impl<'a> Validator<'a> {
         let literal: Value = Value::Map(
             r.attributes
                 .iter()
-                .map(|(k, (_, e))| match &e.kind {
-                    ExprKind::Literal(v) => (k.clone(), v.clone()),
+                .map(|(k, (_, e))| match (&e.kind, schema.attribute(k)) {
+                    // In the shape the provider sees at plan time (a table given for a
+                    // block is a list of one).
+                    (ExprKind::Literal(v), Some(attr)) => (
+                        k.clone(),
+                        attr.ty
+                            .conform(v.clone(), &AttrPath::attr(k))
+                            .unwrap_or_else(|_| v.clone()),
+                    ),
+                    (ExprKind::Literal(v), None) => (k.clone(), v.clone()),
                     _ => (k.clone(), Value::Unknown),
                 })
                 .collect(),
@@ -414,6 +409,18 @@ impl<'a> Validator<'a> {
                     ) => fail(
                         format!("`{addr}` uses count, so its instances have number keys"),
                         format!("write {addr}[0]"),
+                    ),
+                    (InstanceSel::EachKey, Repetition::Single | Repetition::Count(_)) => fail(
+                        format!(
+                            "`{addr}` has no for_each, so [each.key] names none of its instances"
+                        ),
+                        format!("give {addr} a for_each with the same keys, or name the instance"),
+                    ),
+                    (InstanceSel::CountIndex, Repetition::Single | Repetition::ForEach(_)) => fail(
+                        format!(
+                            "`{addr}` has no count, so [count.index] names none of its instances"
+                        ),
+                        format!("give {addr} a count, or name the instance"),
                     ),
                     (
                         InstanceSel::Key(omniform_core::InstanceKey::Int(_)),

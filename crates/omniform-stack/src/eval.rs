@@ -172,7 +172,31 @@ pub fn eval_reference(
                     ),
                 )
             })?;
-            return resource_reference(r, addr, instance, values);
+            // `[each.key]` and `[count.index]` pick the instance matching the one evaluated.
+            let instance = match instance {
+                InstanceSel::EachKey => match scope.each {
+                    Some((k, _)) => InstanceSel::Key(InstanceKey::Str(k.to_string())),
+                    None => {
+                        return Err(error(
+                            r,
+                            "`[each.key]` is only defined in a resource with `for_each`".into(),
+                            "set for_each on the resource, or name the instance",
+                        ));
+                    }
+                },
+                InstanceSel::CountIndex => match scope.count_index {
+                    Some(i) => InstanceSel::Key(InstanceKey::Int(i)),
+                    None => {
+                        return Err(error(
+                            r,
+                            "`[count.index]` is only defined in a resource with `count`".into(),
+                            "set count on the resource, or name the instance",
+                        ));
+                    }
+                },
+                other => other.clone(),
+            };
+            return resource_reference(r, addr, &instance, values);
         }
     };
     walk(r, &base, &r.steps)
@@ -225,6 +249,9 @@ fn resource_reference(
             .map(|(_, v)| walk(r, v, &r.steps))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::List),
+        (InstanceSel::EachKey | InstanceSel::CountIndex, _) => {
+            unreachable!("resolved from the scope")
+        }
         (InstanceSel::Splat, ResourceValues::Single(v)) => {
             Ok(Value::List(vec![walk(r, v, &r.steps)?]))
         }

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use indexmap::IndexMap;
-use omniform_core::{InstanceKey, ResourceAddress, Value};
+use omniform_core::{InstanceKey, PathStep, ResourceAddress, Value};
 
 use crate::source::Span;
 
@@ -16,6 +16,29 @@ use crate::source::Span;
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+    /// Where the parts of a literal table or array are written, so a mistake deep inside
+    /// one is reported at its own line.
+    pub parts: Option<Box<SpanTree>>,
+}
+
+/// The spans of a literal's parts, by key or index.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SpanTree {
+    pub span: Span,
+    pub children: Vec<(PathStep, SpanTree)>,
+}
+
+impl SpanTree {
+    /// The span of the deepest part on `path`.
+    pub fn find(&self, path: &[PathStep]) -> Span {
+        let Some((first, rest)) = path.split_first() else {
+            return self.span;
+        };
+        match self.children.iter().find(|(step, _)| step == first) {
+            Some((_, child)) => child.find(rest),
+            None => self.span,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +82,10 @@ pub enum InstanceSel {
     /// No selector: the resource has a single instance.
     Single,
     Key(InstanceKey),
+    /// `[each.key]`: the instance with the same key as the one being evaluated.
+    EachKey,
+    /// `[count.index]`: the instance with the same index as the one being evaluated.
+    CountIndex,
     /// `[*]`: every instance, as a list.
     Splat,
 }
@@ -102,6 +129,8 @@ impl fmt::Display for Reference {
                 match instance {
                     InstanceSel::Single => {}
                     InstanceSel::Key(k) => write!(f, "{k}")?,
+                    InstanceSel::EachKey => f.write_str("[each.key]")?,
+                    InstanceSel::CountIndex => f.write_str("[count.index]")?,
                     InstanceSel::Splat => f.write_str("[*]")?,
                 }
             }
@@ -118,8 +147,17 @@ impl fmt::Display for Reference {
 }
 
 impl Expr {
+    pub fn new(kind: ExprKind, span: Span) -> Self {
+        Self {
+            kind,
+            span,
+            parts: None,
+        }
+    }
+
     pub fn literal(value: Value, span: Span) -> Self {
         Self {
+            parts: None,
             kind: ExprKind::Literal(value),
             span,
         }
@@ -167,28 +205,78 @@ impl Expr {
             ),
             other => ExprKind::Literal(other),
         };
-        Ok(Expr { kind, span }.simplified())
+        Ok(Expr::new(kind, span).simplified())
     }
 
     /// Folds containers that hold only literals into one literal, so evaluating them is a
-    /// clone.
+    /// clone; where their parts are written is kept in `parts`.
     pub fn simplified(self) -> Self {
         let span = self.span;
         match self.kind {
-            ExprKind::List(items) if items.iter().all(Expr::is_literal) => Expr::literal(
-                Value::List(items.into_iter().map(Expr::into_literal).collect()),
-                span,
-            ),
-            ExprKind::Map(items) if items.values().all(|(_, e)| e.is_literal()) => Expr::literal(
-                Value::Map(
-                    items
-                        .into_iter()
-                        .map(|(k, (_, e))| (k, e.into_literal()))
-                        .collect(),
-                ),
-                span,
-            ),
-            kind => Expr { kind, span },
+            ExprKind::List(items) if items.iter().all(Expr::is_literal) => {
+                let children = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (PathStep::Index(i), e.span_tree()))
+                    .collect();
+                let mut e = Expr::literal(
+                    Value::List(items.into_iter().map(Expr::into_literal).collect()),
+                    span,
+                );
+                e.parts = Some(Box::new(SpanTree { span, children }));
+                e
+            }
+            ExprKind::Map(items) if items.values().all(|(_, e)| e.is_literal()) => {
+                let children = items
+                    .iter()
+                    .map(|(k, (_, e))| (PathStep::Key(k.clone()), e.span_tree()))
+                    .collect();
+                let mut e = Expr::literal(
+                    Value::Map(
+                        items
+                            .into_iter()
+                            .map(|(k, (_, e))| (k, e.into_literal()))
+                            .collect(),
+                    ),
+                    span,
+                );
+                e.parts = Some(Box::new(SpanTree { span, children }));
+                e
+            }
+            kind => Expr::new(kind, span),
+        }
+    }
+
+    /// This expression's span with those of its parts.
+    fn span_tree(&self) -> SpanTree {
+        match &self.parts {
+            Some(tree) => (**tree).clone(),
+            None => SpanTree {
+                span: self.span,
+                children: Vec::new(),
+            },
+        }
+    }
+
+    /// The span of the part of the expression at `path`, or the nearest enclosing one.
+    pub fn span_at(&self, path: &[PathStep]) -> Span {
+        let Some((first, rest)) = path.split_first() else {
+            return self.span;
+        };
+        match (&self.kind, first) {
+            (ExprKind::Map(items), PathStep::Key(k)) => items
+                .get(k)
+                .map(|(_, e)| e.span_at(rest))
+                .unwrap_or(self.span),
+            (ExprKind::List(items), PathStep::Index(i)) => {
+                items.get(*i).map(|e| e.span_at(rest)).unwrap_or(self.span)
+            }
+            (ExprKind::Literal(_), _) => self
+                .parts
+                .as_ref()
+                .map(|t| t.find(path))
+                .unwrap_or(self.span),
+            _ => self.span,
         }
     }
 
@@ -264,10 +352,7 @@ pub fn parse_string(text: &str, span: Span, raw: Option<&str>) -> Result<Expr, T
     if !literal.is_empty() {
         parts.push(TemplatePart::Text(literal));
     }
-    Ok(Expr {
-        kind: ExprKind::Template(parts),
-        span,
-    })
+    Ok(Expr::new(ExprKind::Template(parts), span))
 }
 
 /// Finds the `}` that closes a reference body, skipping quoted keys like `["a}"]`.
@@ -358,8 +443,11 @@ impl<'a> RefLexer<'a> {
             return Err("missing `]` after the key".into());
         }
         self.pos += close + 1;
-        if inner == "*" {
-            return Ok(Bracket::Splat);
+        match inner {
+            "*" => return Ok(Bracket::Splat),
+            "each.key" => return Ok(Bracket::EachKey),
+            "count.index" => return Ok(Bracket::CountIndex),
+            _ => {}
         }
         if inner.starts_with('"') {
             let key: String = serde_like_unquote(inner).ok_or("malformed string key")?;
@@ -375,6 +463,8 @@ impl<'a> RefLexer<'a> {
 enum Bracket {
     Index(i64),
     Key(String),
+    EachKey,
+    CountIndex,
     Splat,
 }
 
@@ -459,6 +549,8 @@ pub fn parse_reference(body: &str, span: Span) -> Result<Reference, TemplateErro
                 instance = match lx.bracket().map_err(|m| err(m, SHAPES))? {
                     Bracket::Index(i) => InstanceSel::Key(InstanceKey::Int(i)),
                     Bracket::Key(k) => InstanceSel::Key(InstanceKey::Str(k)),
+                    Bracket::EachKey => InstanceSel::EachKey,
+                    Bracket::CountIndex => InstanceSel::CountIndex,
                     Bracket::Splat => InstanceSel::Splat,
                 };
             }
@@ -482,6 +574,12 @@ pub fn parse_reference(body: &str, span: Span) -> Result<Reference, TemplateErro
             match lx.bracket().map_err(|m| err(m, SHAPES))? {
                 Bracket::Index(i) => steps.push(RefStep::Index(i)),
                 Bracket::Key(k) => steps.push(RefStep::Key(k)),
+                Bracket::EachKey | Bracket::CountIndex => {
+                    return Err(err(
+                        "`[each.key]` and `[count.index]` may only follow the resource name".into(),
+                        "write ${<type>.<name>[each.key].<attribute>}",
+                    ));
+                }
                 Bracket::Splat => {
                     return Err(err(
                         "`[*]` may only follow the resource name".into(),
@@ -562,6 +660,8 @@ mod tests {
             ("${a.b[\"k\"].id}", "a.b[\"k\"].id"),
             ("${a.b[*].id}", "a.b[*].id"),
             ("${ var.tags[\"Name\"] }", "var.tags[\"Name\"]"),
+            ("${a.b[each.key].arn}", "a.b[each.key].arn"),
+            ("${a.b[count.index].id}", "a.b[count.index].id"),
             ("${each.value.size}", "each.value.size"),
         ] {
             let e = parse(text);

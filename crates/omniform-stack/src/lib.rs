@@ -17,7 +17,9 @@ use indexmap::IndexMap;
 use omniform_core::{AttrPath, Location, ResourceAddress, Value};
 
 pub use eval::{EvalError, InstanceScope, Lookup, ResourceValues, eval};
-pub use expr::{Expr, ExprKind, InstanceSel, RefStep, RefTarget, Reference, TemplatePart};
+pub use expr::{
+    Expr, ExprKind, InstanceSel, RefStep, RefTarget, Reference, SpanTree, TemplatePart,
+};
 pub use parse::parse;
 pub use source::{SourceFile, Span};
 pub use vars::{VariableInputs, resolve_variables};

@@ -724,7 +724,7 @@ impl Parser<'_> {
             DeValue::Array(items) => ExprKind::List(items.iter().map(|i| self.expr(i)).collect()),
             DeValue::Table(t) => ExprKind::Map(self.body(t)),
         };
-        Expr { kind, span }.simplified()
+        Expr::new(kind, span).simplified()
     }
 }
 

@@ -239,6 +239,11 @@ impl Engine {
         })
     }
 
+    /// An engine with exactly these providers.
+    pub fn from_providers(providers: ProviderSet) -> Self {
+        Self { providers }
+    }
+
     /// Adds a provider.
     pub fn with_provider(mut self, provider: Arc<dyn Provider>) -> Self {
         self.providers.add(provider);
