@@ -18,7 +18,7 @@ fn production() -> String {
 }
 
 /// A moto account and a lab set up like `--var-file stacks/omniops/local.toml`, with the
-/// endpoint and account given as OMNIFORM_VAR_* would.
+/// endpoint and account given as `--var` would.
 async fn lab() -> Moto {
     let mut m = Moto::new().await;
     m.lab.prelude.clear();

@@ -205,25 +205,23 @@ fn variable_precedence() {
         "{HEAD}[variable.v]\ntype = \"string\"\ndefault = \"default\"\n"
     ))
     .unwrap();
-    let file = omniform::SourceFile::new("vars.toml", "v = \"file\"\n");
+    // As in Terraform: defaults < environment < files (later wins) < --var.
+    let value =
+        |inputs: &VariableInputs| omniform::resolve_variables(&s, inputs).unwrap()["v"].clone();
     let mut inputs = VariableInputs {
-        cli: vec!["v=cli".into()],
+        env: vec![("v".into(), "env".into())],
         ..Default::default()
     };
-    assert_eq!(
-        omniform::resolve_variables(&s, &inputs).unwrap()["v"],
-        "cli".into()
-    );
-    inputs.files.push(file);
-    assert_eq!(
-        omniform::resolve_variables(&s, &inputs).unwrap()["v"],
-        "file".into()
-    );
-    inputs.env.push(("v".into(), "env".into()));
-    assert_eq!(
-        omniform::resolve_variables(&s, &inputs).unwrap()["v"],
-        "env".into()
-    );
+    assert_eq!(value(&inputs), "env".into());
+    inputs
+        .files
+        .push(omniform::SourceFile::new("a.toml", "v = \"file a\"\n"));
+    inputs
+        .files
+        .push(omniform::SourceFile::new("b.toml", "v = \"file b\"\n"));
+    assert_eq!(value(&inputs), "file b".into());
+    inputs.cli.push("v=cli".into());
+    assert_eq!(value(&inputs), "cli".into());
 }
 
 #[test]

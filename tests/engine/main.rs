@@ -7,3 +7,4 @@ mod bad_input;
 mod cases;
 mod embedding;
 mod lifecycle;
+mod variants;

@@ -102,7 +102,7 @@ pub struct Lab {
     pub engine: Engine,
     pub events: std::sync::Arc<std::sync::Mutex<Vec<omniform::Event>>>,
     pub prelude: String,
-    /// Variables every stack gets, as OMNIFORM_VAR_* would give them.
+    /// Variables every stack gets, as `--var name=value` would give them.
     pub vars: Vec<(String, String)>,
     /// Variable files every stack gets, as --var-file would give them.
     pub var_files: Vec<SourceFile>,
@@ -158,7 +158,7 @@ impl Lab {
     ) -> Result<(Stack, std::collections::BTreeMap<String, Value>), Diagnostics> {
         let s = stack(&format!("{text}\n{}", self.prelude))?;
         let inputs = VariableInputs {
-            env: self.vars.clone(),
+            cli: self.vars.iter().map(|(k, v)| format!("{k}={v}")).collect(),
             files: self.var_files.clone(),
             ..Default::default()
         };

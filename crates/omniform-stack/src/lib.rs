@@ -9,6 +9,7 @@ pub mod eval;
 pub mod expr;
 mod parse;
 pub mod source;
+pub mod variant;
 pub mod vars;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use expr::{
 };
 pub use parse::parse;
 pub use source::{SourceFile, Span};
+pub use variant::{Variant, parse_variant};
 pub use vars::{VariableInputs, resolve_variables};
 
 /// A parsed stack.
@@ -30,6 +32,8 @@ pub struct Stack {
     pub name: String,
     /// The file the stack came from; `None` for stacks built in code.
     pub source: Option<Arc<SourceFile>>,
+    /// A variant file that reuses this stack (`extends`): its [variables] give values.
+    pub variant: Option<Arc<SourceFile>>,
     pub variables: IndexMap<String, Variable>,
     /// By address, in the order they are written.
     pub resources: IndexMap<ResourceAddress, Resource>,
@@ -44,6 +48,7 @@ impl Stack {
         Self {
             name: name.into(),
             source: None,
+            variant: None,
             variables: IndexMap::new(),
             resources: IndexMap::new(),
             outputs: IndexMap::new(),

@@ -1,5 +1,5 @@
-//! Variable values: defaults, `--var name=value`, `--var-file` and `OMNIFORM_VAR_<name>`,
-//! in that increasing precedence.
+//! Variable values, in increasing precedence as in Terraform: defaults, a variant's
+//! [variables], `OMNIFORM_VAR_<name>`, `--var-file` (later files win), `--var name=value`.
 
 use std::collections::BTreeMap;
 
@@ -43,6 +43,41 @@ pub fn resolve_variables(
         }
     }
 
+    // A variant's values (`extends`), above the defaults and below what the user passes.
+    if let Some(file) = &stack.variant {
+        let (table, _) = DeTable::parse_recoverable(&file.text);
+        if let Some(toml::de::DeValue::Table(entries)) =
+            table.get_ref().get("variables").map(|v| v.get_ref())
+        {
+            file_values(stack, file, entries, &mut values, &mut diags);
+        }
+    }
+
+    for (name, text) in &inputs.env {
+        let Some(var) = stack.variables.get(name) else {
+            // Like Terraform, environment variables for undeclared names are ignored:
+            // one environment often serves several stacks.
+            continue;
+        };
+        match parse_text(var.ty, text) {
+            Ok(v) => {
+                values.insert(name.clone(), v);
+            }
+            Err(why) => diags.push(invalid(name, var.ty, Origin::Env(name), &why)),
+        }
+    }
+
+    for file in &inputs.files {
+        let (table, errors) = DeTable::parse_recoverable(&file.text);
+        if !errors.is_empty() {
+            for e in errors {
+                diags.push(toml_diagnostic(file, &e));
+            }
+            continue;
+        }
+        file_values(stack, file, table.get_ref(), &mut values, &mut diags);
+    }
+
     for raw in &inputs.cli {
         let Some((name, text)) = raw.split_once('=') else {
             diags.push(
@@ -71,64 +106,6 @@ pub fn resolve_variables(
         }
     }
 
-    for file in &inputs.files {
-        let (table, errors) = DeTable::parse_recoverable(&file.text);
-        if !errors.is_empty() {
-            for e in errors {
-                diags.push(toml_diagnostic(file, &e));
-            }
-            continue;
-        }
-        for (key, value) in table.get_ref().iter() {
-            let name: &str = key.get_ref();
-            let span: Span = value.span().into();
-            let Some(var) = stack.variables.get(name) else {
-                diags.push(
-                    Diagnostic::error(format!("the stack declares no variable `{name}`"))
-                        .with_location(Some(file.locate(key.span().into())))
-                        .with_hint(format!(
-                            "{}declare it with [variable.{name}] or remove it from the file",
-                            did_you_mean(name, names())
-                        )),
-                );
-                continue;
-            };
-            match crate::parse::plain_value(file, value) {
-                Some(v) if var.ty.accepts(&v) => {
-                    values.insert(name.to_string(), v);
-                }
-                Some(v) => diags.push(
-                    Diagnostic::error(format!(
-                        "variable `{name}` is a {}, but the value is a {}",
-                        var.ty.name(),
-                        v.kind()
-                    ))
-                    .with_location(Some(file.locate(span)))
-                    .with_hint(format!("give `{name}` a {} value", var.ty.name())),
-                ),
-                None => diags.push(
-                    Diagnostic::error(format!("the value of `{name}` cannot hold references"))
-                        .with_location(Some(file.locate(span)))
-                        .with_hint("variable files hold plain values"),
-                ),
-            }
-        }
-    }
-
-    for (name, text) in &inputs.env {
-        let Some(var) = stack.variables.get(name) else {
-            // Like Terraform, environment variables for undeclared names are ignored:
-            // one environment often serves several stacks.
-            continue;
-        };
-        match parse_text(var.ty, text) {
-            Ok(v) => {
-                values.insert(name.clone(), v);
-            }
-            Err(why) => diags.push(invalid(name, var.ty, Origin::Env(name), &why)),
-        }
-    }
-
     for (name, var) in &stack.variables {
         match values.get_mut(name) {
             Some(v) => {
@@ -147,6 +124,52 @@ pub fn resolve_variables(
         }
     }
     diags.into_result(values)
+}
+
+/// Values from a file (a `--var-file`, or a variant's [variables]), checked against the
+/// declared variables.
+fn file_values(
+    stack: &Stack,
+    file: &SourceFile,
+    entries: &DeTable<'_>,
+    values: &mut BTreeMap<String, Value>,
+    diags: &mut Diagnostics,
+) {
+    let names = || stack.variables.keys().map(String::as_str);
+    for (key, value) in entries.iter() {
+        let name: &str = key.get_ref();
+        let span: Span = value.span().into();
+        let Some(var) = stack.variables.get(name) else {
+            diags.push(
+                Diagnostic::error(format!("the stack declares no variable `{name}`"))
+                    .with_location(Some(file.locate(key.span().into())))
+                    .with_hint(format!(
+                        "{}declare it with [variable.{name}] or remove it from the file",
+                        did_you_mean(name, names())
+                    )),
+            );
+            continue;
+        };
+        match crate::parse::plain_value(file, value) {
+            Some(v) if var.ty.accepts(&v) => {
+                values.insert(name.to_string(), v);
+            }
+            Some(v) => diags.push(
+                Diagnostic::error(format!(
+                    "variable `{name}` is a {}, but the value is a {}",
+                    var.ty.name(),
+                    v.kind()
+                ))
+                .with_location(Some(file.locate(span)))
+                .with_hint(format!("give `{name}` a {} value", var.ty.name())),
+            ),
+            None => diags.push(
+                Diagnostic::error(format!("the value of `{name}` cannot hold references"))
+                    .with_location(Some(file.locate(span)))
+                    .with_hint("variable files hold plain values"),
+            ),
+        }
+    }
 }
 
 fn invalid(name: &str, ty: VarType, origin: Origin<'_>, why: &str) -> Diagnostic {

@@ -52,7 +52,38 @@ pub fn load_stack(path: &Path) -> Result<Stack, Diagnostics> {
             ),
         )
     })?;
-    omniform_stack::parse(SourceFile::new(path.display().to_string(), text))
+    let file = SourceFile::new(path.display().to_string(), text);
+    let Some(variant) = omniform_stack::parse_variant(&file)? else {
+        return omniform_stack::parse(file);
+    };
+    // A variant (`[stack] extends`): the base file, under the variant's name and values.
+    let base_path = path
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(&variant.extends);
+    let at = || Some(variant.extends_location());
+    let text = std::fs::read_to_string(&base_path).map_err(|e| {
+        Diagnostics::from(
+            Diagnostic::error(format!(
+                "reading the stack file it extends, {}: {e}",
+                base_path.display()
+            ))
+            .with_location(at())
+            .with_hint("`extends` is a path relative to this file, such as \"production.toml\""),
+        )
+    })?;
+    let base = SourceFile::new(base_path.display().to_string(), text);
+    if omniform_stack::parse_variant(&base)?.is_some() {
+        return Err(Diagnostics::from(
+            Diagnostic::error(format!(
+                "{} extends another stack itself",
+                base_path.display()
+            ))
+            .with_location(at())
+            .with_hint("extend the stack file that declares the resources; variants do not chain"),
+        ));
+    }
+    Ok(omniform_stack::parse(base)?.with_variant(variant))
 }
 
 /// Parses a stack from a file's contents.

@@ -110,6 +110,11 @@ async fn plan_and_apply(
             ui.diagnostics(&d);
             anyhow::Error::from(Reported)
         })?;
+    // Credentials are checked before the plan is shown, so nobody approves a plan that
+    // cannot start.
+    if plan.has_changes() && plan.mode != PlanMode::RefreshOnly {
+        configure(ui, &engine, stack, vars, &plan).await?;
+    }
     print!("{}", omniform::render::text::plan(&plan, ui.out));
     if !plan.has_changes() && refreshed.drift.is_empty() {
         return Ok(Outcome::Ok);
@@ -138,7 +143,6 @@ async fn plan_and_apply(
             return Err(Reported.into());
         }
     }
-    configure(ui, &engine, stack, vars, &plan).await?;
     execute(
         ui,
         &engine,
@@ -218,7 +222,7 @@ async fn apply_saved(ui: &Ui, args: &ApplyArgs, bytes: &[u8]) -> Result<Outcome>
     } else {
         (Some(prior.lineage.as_str()), Some(prior.serial))
     };
-    saved.check_fresh(stack_text(&stack), lineage, serial)?;
+    saved.check_fresh(&stack_text(&stack), lineage, serial)?;
     let engine = Engine::new();
     if saved.plan.mode == PlanMode::RefreshOnly {
         anyhow::bail!(
@@ -288,6 +292,9 @@ pub async fn rollback(ui: &Ui, args: RollbackArgs) -> Result<Outcome> {
         fmt_time(&target),
         target.omniform_version
     );
+    if plan.has_changes() {
+        configure(ui, &engine, &stack, &vars, &plan).await?;
+    }
     print!("{}", omniform::render::text::plan(&plan, ui.out));
     if !plan.has_changes() {
         return Ok(Outcome::Ok);
@@ -308,7 +315,6 @@ pub async fn rollback(ui: &Ui, args: RollbackArgs) -> Result<Outcome> {
         parallelism: args.parallelism,
         operation,
     };
-    configure(ui, &engine, &stack, &vars, &plan).await?;
     execute(
         ui,
         &engine,

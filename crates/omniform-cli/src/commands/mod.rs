@@ -26,9 +26,9 @@ pub fn load_stack(ui: &Ui, path: &Path) -> Result<Stack> {
     })
 }
 
-/// The stack file's text, for hashing.
-pub fn stack_text(stack: &Stack) -> &str {
-    stack.source.as_ref().map(|s| s.text.as_str()).unwrap_or("")
+/// The stack file's text (with a variant's), for hashing.
+pub fn stack_text(stack: &Stack) -> String {
+    stack.text()
 }
 
 /// Resolves variables from flags, files and the environment, printing every problem.

@@ -100,7 +100,7 @@ pub async fn plan(ui: &Ui, args: PlanArgs) -> Result<Outcome> {
         let saved = SavedPlan {
             stack_path: std::fs::canonicalize(path)
                 .with_context(|| format!("resolving {}", path.display()))?,
-            stack_hash: planfile::stack_hash(stack_text(&stack)),
+            stack_hash: planfile::stack_hash(&stack_text(&stack)),
             plan: plan.clone(),
             variables: vars.clone(),
             targets: opts.targets.clone(),

@@ -1,6 +1,7 @@
 //! The `omniform` binary as a user runs it.
 
 mod apply;
+mod aws;
 mod plan;
 
 use std::path::{Path, PathBuf};

@@ -111,14 +111,29 @@ fn variables_from_flags_files_and_environment() {
         "--var-file",
         vars.to_str().unwrap(),
     ]);
-    assert!(stdout(&o).contains("Plan: 4 to add"), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Plan: 3 to add"),
+        "--var wins: {}",
+        stderr(&o)
+    );
+    let o = bin()
+        .current_dir(repo())
+        .args(["plan", s])
+        .env("OMNIFORM_VAR_n", "5")
+        .output()
+        .unwrap();
+    assert!(stdout(&o).contains("Plan: 5 to add"), "{}", stderr(&o));
     let o = bin()
         .current_dir(repo())
         .args(["plan", s, "--var-file", vars.to_str().unwrap()])
         .env("OMNIFORM_VAR_n", "5")
         .output()
         .unwrap();
-    assert!(stdout(&o).contains("Plan: 5 to add"), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Plan: 4 to add"),
+        "a file wins over the environment: {}",
+        stderr(&o)
+    );
     let o = run(&["plan", s, "--var", "n=many"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
