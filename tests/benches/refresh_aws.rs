@@ -90,6 +90,33 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let apply = |plan: omniform::Plan, prior: Snapshot, operation: &'static str| {
+        let (engine, store, stack, vars) = (&engine, &store, &stack, &vars);
+        async move {
+            let t = Instant::now();
+            let mut opts = omniform::ApplyOptions::new(omniform::OffsetDateTime::now_utc());
+            opts.parallelism = 20;
+            let desired = omniform::Desired::Stack { stack, vars };
+            let done = engine
+                .apply_recorded(
+                    store,
+                    desired,
+                    &plan,
+                    &prior,
+                    &prior,
+                    operation,
+                    &omniform::NoHooks,
+                    &opts,
+                )
+                .await
+                .expect("state is written");
+            assert!(done.report.is_success(), "{:?}", done.report.failed.first());
+            println!(
+                "{operation} of 1,000 AWS resources against moto: {:.1} s (parallelism 20)",
+                t.elapsed().as_secs_f64()
+            );
+        }
+    };
     rt.block_on(async {
         let empty = Snapshot::empty("refresh-bench");
         let now = omniform::OffsetDateTime::now_utc();
@@ -101,34 +128,7 @@ fn main() {
             .configure_for_plan(&stack, &vars, &plan)
             .await
             .expect("moto answers");
-        let t = Instant::now();
-        let mut opts = omniform::ApplyOptions::new(now);
-        opts.parallelism = 20;
-        let applied = engine
-            .apply_recorded(
-                &store,
-                omniform::Desired::Stack {
-                    stack: &stack,
-                    vars: &vars,
-                },
-                &plan,
-                &empty,
-                &empty,
-                "apply",
-                &omniform::NoHooks,
-                &opts,
-            )
-            .await
-            .expect("state is written");
-        assert!(
-            applied.report.is_success(),
-            "{:?}",
-            applied.report.failed.first()
-        );
-        println!(
-            "apply of 1,000 AWS resources against moto: {:.1} s (parallelism 20)",
-            t.elapsed().as_secs_f64()
-        );
+        apply(plan, empty, "apply").await;
 
         let prior = store.read_latest().expect("state").expect("state exists");
         let refreshed = engine
@@ -145,51 +145,29 @@ fn main() {
             )
             .expect("the plan");
         let stats = plan.refresh.clone().expect("statistics");
+        let per_service: Vec<String> = stats
+            .calls
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
         println!(
             "refresh of {} resources: {} API calls in {} ms ({}); drift: {}; changes: {}",
             stats.resources,
             stats.total_calls(),
             stats.millis,
-            stats
-                .calls
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            per_service.join(", "),
             plan.drift.len(),
             plan.has_changes(),
         );
         println!("a refresh that reads each resource on its own: 1000 API calls");
 
-        let t = Instant::now();
-        let destroy_opts = PlanOptions {
+        let destroy = PlanOptions {
             mode: omniform::PlanMode::Destroy,
             ..PlanOptions::new(now)
         };
         let plan = engine
-            .plan(&stack, &vars, &prior, &destroy_opts)
+            .plan(&stack, &vars, &prior, &destroy)
             .expect("the destroy plan");
-        let destroyed = engine
-            .apply_recorded(
-                &store,
-                omniform::Desired::Stack {
-                    stack: &stack,
-                    vars: &vars,
-                },
-                &plan,
-                &prior,
-                &prior,
-                "destroy",
-                &omniform::NoHooks,
-                &opts,
-            )
-            .await
-            .expect("state is written");
-        assert!(
-            destroyed.report.is_success(),
-            "{:?}",
-            destroyed.report.failed.first()
-        );
-        println!("destroy of 1,000: {:.1} s", t.elapsed().as_secs_f64());
+        apply(plan, prior, "destroy").await;
     });
 }
