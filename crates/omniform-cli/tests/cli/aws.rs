@@ -370,3 +370,67 @@ fn omniops_from_the_command_line_against_moto() {
     assert!(addresses.addresses().is_empty());
     assert!(cli.state(&["state", "list", &stack]).trim().is_empty());
 }
+
+#[test]
+fn credentials_and_region_from_a_named_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(
+        home.join(".aws/credentials"),
+        "[prod]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.join(".aws/config"),
+        "[profile prod]\nregion = eu-west-1\n",
+    )
+    .unwrap();
+    let stack = write_stack(
+        dir.path(),
+        &format!(
+            r#"[stack]
+name = "profiled"
+
+[provider.aws]
+profile = "prod"
+endpoint_url = "{}"
+request_headers = {{ "x-moto-account-id" = "{}" }}
+
+[resource.aws_security_group.web]
+name = "web"
+"#,
+            moto(),
+            account()
+        ),
+    );
+    let run = |args: &[&str]| {
+        let mut c = without_credentials(dir.path());
+        c.env("AWS_CONFIG_FILE", home.join(".aws/config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", home.join(".aws/credentials"))
+            .args(args)
+            .arg(&stack)
+            .arg("--auto-approve");
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+        stdout(&o)
+    };
+    run(&["apply"]);
+    let shown = run_in(
+        dir.path(),
+        &[
+            "state",
+            "show",
+            stack.to_str().unwrap(),
+            "aws_security_group.web",
+        ],
+    );
+    // The region came from the profile.
+    assert!(
+        stdout(&shown).contains("arn:aws:ec2:eu-west-1:"),
+        "{}",
+        stdout(&shown)
+    );
+    let out = run(&["destroy"]);
+    assert!(out.contains("1 destroyed"), "{out}");
+}
