@@ -492,3 +492,91 @@ async fn parallelism_bounds_provider_calls() {
         "twelve independent creates, three at a time"
     );
 }
+
+#[tokio::test]
+async fn an_old_object_not_yet_deleted_is_kept_as_deposed_and_deleted_next_time() {
+    let lab = Lab::new();
+    let body = |name: &str| {
+        stack(&format!(
+            "[resource.test_resource.a]\nname = \"{name}\"\n\n[resource.test_resource.a.lifecycle]\ncreate_before_destroy = true\n\n[resource.test_resource.b]\nname = \"b\"\nlink = \"${{test_resource.a.id}}\"\n"
+        ))
+    };
+    lab.apply(&body("a")).await;
+    let old_id = lab.attr("test_resource.a", "id");
+
+    // The replacement's new object is made and b moves to it, but the old object's
+    // delete fails: the old object stays in state, deposed, instead of being forgotten.
+    lab.provider.fail_on("a");
+    let applied = lab.apply(&body("a2")).await;
+    assert_eq!(
+        applied.report.failed.len(),
+        1,
+        "{:?}",
+        applied.report.failed
+    );
+    assert!(
+        applied.report.failed[0]
+            .1
+            .contains("deleting test object (a)")
+    );
+    let state = lab.state();
+    assert_ne!(lab.attr("test_resource.a", "id"), old_id);
+    assert_eq!(
+        lab.attr("test_resource.b", "link"),
+        lab.attr("test_resource.a", "id")
+    );
+    assert_eq!(state.deposed.len(), 1);
+    let key = state.deposed[0].key.clone();
+    assert_eq!(key.len(), 8);
+    assert_eq!(
+        state.deposed[0]
+            .instance
+            .attributes
+            .get_path(&"id".parse().unwrap()),
+        Some(&old_id)
+    );
+    assert_eq!(lab.provider.objects().len(), 3);
+
+    // The next plan deletes it, and says which object that is.
+    lab.provider.clear_failures();
+    let plan = lab.plan(&body("a2")).await.unwrap();
+    let changes: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].action, Action::Delete);
+    assert_eq!(changes[0].deposed.as_deref(), Some(key.as_str()));
+    let text = omniform::render::text::plan(&plan, omniform::render::Style::PLAIN);
+    assert!(
+        text.contains(&format!(
+            "# test_resource.a (deposed object {key}) will be destroyed"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 0 to add, 0 to change, 1 to destroy."),
+        "{text}"
+    );
+    let json = omniform::render::json::plan(&plan);
+    let deposed: Vec<_> = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["deposed"] == key.as_str())
+        .collect();
+    assert_eq!(deposed.len(), 1, "{json:#}");
+
+    let applied = lab.apply(&body("a2")).await;
+    assert!(applied.report.is_success(), "{:?}", applied.report.failed);
+    assert!(lab.state().deposed.is_empty());
+    assert_eq!(lab.provider.objects().len(), 2);
+    assert!(
+        !lab.provider
+            .objects()
+            .contains_key(old_id.as_str().unwrap())
+    );
+    let plan = lab.plan(&body("a2")).await.unwrap();
+    assert!(!plan.has_changes());
+}

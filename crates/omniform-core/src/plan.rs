@@ -146,6 +146,9 @@ pub struct ResourceChange {
     /// Direct dependencies only, as written in the stack (or recorded in state).
     pub dependencies: Vec<ResourceAddress>,
     pub prevent_destroy: bool,
+    /// The key of the deposed object this change deletes: the old object of an unfinished
+    /// create-before-destroy replacement, which shares its address with the current one.
+    pub deposed: Option<String>,
 }
 
 impl ResourceChange {

@@ -21,7 +21,9 @@ use omniform_core::{
 use omniform_graph::{Dag, NodeId, WalkOrder};
 use omniform_provider::{CreateRequest, DeleteRequest, PlanRequest, UpdateRequest};
 use omniform_stack::{InstanceScope, Repetition, Stack, eval};
-use omniform_state::{ChangeCounts, OutputState, Recorder, ResourceInstance, Snapshot, StateOp};
+use omniform_state::{
+    ChangeCounts, DeposedObject, OutputState, Recorder, ResourceInstance, Snapshot, StateOp,
+};
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
@@ -106,7 +108,7 @@ struct Run<'a> {
     /// Instances that were waiting to start when the apply was stopped.
     not_started: Mutex<Vec<InstanceAddress>>,
     /// Old objects of create-before-destroy replacements, deleted at the end.
-    deposed: Mutex<Vec<(InstanceAddress, ResourceInstance)>>,
+    deposed: Mutex<Vec<DeposedObject>>,
 }
 
 fn empty_vars() -> &'static BTreeMap<String, Value> {
@@ -127,7 +129,7 @@ pub async fn apply(
     let deleted: HashSet<&InstanceAddress> = plan
         .changes
         .iter()
-        .filter(|c| c.action == Action::Delete)
+        .filter(|c| c.action == Action::Delete && c.deposed.is_none())
         .map(|c| &c.address)
         .collect();
     let values = match desired {
@@ -197,19 +199,7 @@ pub async fn apply(
         .lock()
         .expect("deposed")
         .iter()
-        .map(|(a, i)| ResourceChange {
-            address: a.clone(),
-            action: Action::Delete,
-            reason: None,
-            reason_detail: Some("the old object of a create-before-destroy replacement".into()),
-            before: Some(i.attributes.clone()),
-            after: None,
-            replace_paths: Vec::new(),
-            provider: i.provider.clone(),
-            schema_version: i.schema_version,
-            dependencies: i.dependencies.clone(),
-            prevent_destroy: false,
-        })
+        .map(crate::plan::deposed_delete)
         .collect();
     let mut backward: Vec<&ResourceChange> = Vec::new();
     for c in plan
@@ -227,7 +217,6 @@ pub async fn apply(
             backward.push(c);
         }
     }
-    let deposed_addrs: HashSet<&InstanceAddress> = deposed.iter().map(|c| &c.address).collect();
     let (dag, blocks) = block_graph(&backward, |c| {
         prior
             .resources
@@ -237,7 +226,7 @@ pub async fn apply(
     });
     let report = dag
         .walk(WalkOrder::Dependents, usize::MAX, &opts.stop, |id| {
-            run.delete_block(&blocks[dag.node(id)], &deposed_addrs)
+            run.delete_block(&blocks[dag.node(id)])
         })
         .await;
     for id in report.skipped {
@@ -759,15 +748,25 @@ impl Run<'_> {
             Action::CreateThenDelete => {
                 let result = create().await?;
                 let result = self.checked_result(change, &planned, result)?;
-                self.record(put(result.clone(), self.opts.now))?;
+                let new = put(result.clone(), self.opts.now);
+                match (&prior, new) {
+                    // The old object stays in state, deposed, until it is deleted.
+                    (Some(prior), StateOp::Put { instance, .. }) => {
+                        let old = DeposedObject {
+                            address: address.clone(),
+                            key: DeposedObject::new_key(),
+                            instance: prior.clone(),
+                        };
+                        self.record(StateOp::Depose {
+                            old: old.clone(),
+                            replacement: instance,
+                        })?;
+                        self.deposed.lock().expect("deposed").push(old);
+                    }
+                    (_, new) => self.record(new)?,
+                }
                 self.counts.lock().expect("counts").added += 1;
                 self.set_value(address, result);
-                if let Some(prior) = &prior {
-                    self.deposed
-                        .lock()
-                        .expect("deposed")
-                        .push((address.clone(), prior.clone()));
-                }
             }
             Action::Delete | Action::NoOp | Action::Read => unreachable!("handled elsewhere"),
         }
@@ -775,17 +774,8 @@ impl Run<'_> {
     }
 
     /// Deletes every instance of one block.
-    async fn delete_block(
-        &self,
-        changes: &[&ResourceChange],
-        deposed: &HashSet<&InstanceAddress>,
-    ) -> Result<(), ()> {
-        let results = join_all(
-            changes
-                .iter()
-                .map(|c| self.delete(c, deposed.contains(&c.address))),
-        )
-        .await;
+    async fn delete_block(&self, changes: &[&ResourceChange]) -> Result<(), ()> {
+        let results = join_all(changes.iter().map(|c| self.delete(c))).await;
         if results.iter().all(|r| r.is_ok()) {
             Ok(())
         } else {
@@ -793,7 +783,7 @@ impl Run<'_> {
         }
     }
 
-    async fn delete(&self, change: &ResourceChange, is_deposed: bool) -> Result<(), ()> {
+    async fn delete(&self, change: &ResourceChange) -> Result<(), ()> {
         let address = &change.address;
         let _permit = self
             .permits
@@ -829,7 +819,12 @@ impl Run<'_> {
                     .await
                     .map_err(|e| e.to_string())?;
             }
-            if !is_deposed {
+            if let Some(key) = &change.deposed {
+                self.record(StateOp::DropDeposed {
+                    address: address.clone(),
+                    key: key.clone(),
+                })?;
+            } else {
                 self.record(StateOp::Remove {
                     address: address.clone(),
                 })?;

@@ -14,7 +14,7 @@ use omniform_provider::{PlanRequest, Provider, ValidateRequest};
 use omniform_stack::{
     InstanceScope, Lifecycle, Lookup, Repetition, Resource, ResourceValues, Stack, eval,
 };
-use omniform_state::{ResourceInstance, Snapshot};
+use omniform_state::{DeposedObject, ResourceInstance, Snapshot};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -432,6 +432,7 @@ pub(crate) fn decide(input: InstanceInput<'_>) -> Result<ResourceChange, Box<Dia
         schema_version: schema.version,
         dependencies,
         prevent_destroy: lifecycle.prevent_destroy,
+        deposed: None,
     };
     let mut after = match prior {
         None => fresh(config)?,
@@ -582,6 +583,27 @@ impl Selection {
             Some(keys) if self.blocks.is_some() => keys.contains(&None) || keys.contains(&addr.key),
             _ => true,
         }
+    }
+}
+
+/// The delete of a deposed object: the old half of a create-before-destroy replacement
+/// that an earlier apply did not finish (stopped, killed, or its delete failed).
+pub(crate) fn deposed_delete(d: &DeposedObject) -> ResourceChange {
+    ResourceChange {
+        address: d.address.clone(),
+        action: Action::Delete,
+        reason: None,
+        reason_detail: Some(
+            "the old object of a create-before-destroy replacement, still to be deleted".into(),
+        ),
+        before: Some(d.instance.attributes.clone()),
+        after: None,
+        replace_paths: Vec::new(),
+        provider: d.instance.provider.clone(),
+        schema_version: d.instance.schema_version,
+        dependencies: d.instance.dependencies.clone(),
+        prevent_destroy: false,
+        deposed: Some(d.key.clone()),
     }
 }
 
@@ -883,7 +905,13 @@ impl Planner<'_> {
                 schema_version: inst.schema_version,
                 dependencies: inst.dependencies.clone(),
                 prevent_destroy: prevent,
+                deposed: None,
             });
+        }
+        for d in &self.prior.deposed {
+            if self.selection.instance(&d.address) {
+                self.changes.push(deposed_delete(d));
+            }
         }
     }
 

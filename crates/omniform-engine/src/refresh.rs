@@ -186,5 +186,6 @@ fn drift_change(
         schema_version: inst.schema_version,
         dependencies: inst.dependencies.clone(),
         prevent_destroy: inst.prevent_destroy,
+        deposed: None,
     }
 }

@@ -102,10 +102,12 @@ pub fn rollback_plan(
                     schema_version: cur.schema_version,
                     dependencies: cur.dependencies.clone(),
                     prevent_destroy: false,
+                    deposed: None,
                 });
             }
         }
     }
+    changes.extend(current.deposed.iter().map(crate::plan::deposed_delete));
     if diags.has_errors() {
         return Err(diags);
     }

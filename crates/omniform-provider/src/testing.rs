@@ -71,7 +71,7 @@ impl TestProvider {
         }
     }
 
-    /// Creates and updates of objects with this `name` fail from now on.
+    /// Creates, updates and deletes of objects with this `name` fail from now on.
     pub fn fail_on(&self, name: &str) {
         self.fail_names.lock().unwrap().insert(name.to_string());
     }
@@ -219,6 +219,7 @@ impl Provider for TestProvider {
     async fn delete(&self, req: DeleteRequest) -> Result<(), ProviderError> {
         self.record(format!("delete {}", req.address));
         self.pause().await;
+        self.check_failure("deleting", &req.prior)?;
         let id = req
             .prior
             .get_path(&AttrPath::attr("id"))

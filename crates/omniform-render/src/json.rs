@@ -91,6 +91,9 @@ pub fn resource_change(c: &ResourceChange) -> Json {
     if let Some(detail) = &c.reason_detail {
         m.insert("action_reason_detail".into(), json!(detail));
     }
+    if let Some(key) = &c.deposed {
+        m.insert("deposed".into(), json!(key));
+    }
     Json::Object(m)
 }
 

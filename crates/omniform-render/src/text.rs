@@ -519,9 +519,14 @@ fn resource_block_with(change: &ResourceChange, style: Style, phrase: &str) -> S
         replace_paths: &change.replace_paths,
         plain: false,
     };
+    let deposed = change
+        .deposed
+        .as_ref()
+        .map(|k| format!(" (deposed object {k})"))
+        .unwrap_or_default();
     w.push(format!(
         "  {}",
-        style.bold(&format!("# {} {phrase}", change.address))
+        style.bold(&format!("# {}{deposed} {phrase}", change.address))
     ));
     if let Some(reason) = reason_line(change) {
         w.push(format!("  {reason}"));

@@ -11,7 +11,9 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::StateError;
 use crate::crypto::Cipher;
-use crate::snapshot::{ChangeCounts, OutputState, ResourceInstance, Snapshot, StateOp};
+use crate::snapshot::{
+    ChangeCounts, DeposedObject, OutputState, ResourceInstance, Snapshot, StateOp,
+};
 
 /// The snapshot format this code writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -189,6 +191,9 @@ pub struct StoredInstance {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub tainted: bool,
+    /// Set on the old object of an unfinished create-before-destroy replacement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposed: Option<String>,
 }
 
 pub fn encode_instance(
@@ -207,6 +212,7 @@ pub fn encode_instance(
         prevent_destroy: i.prevent_destroy,
         created_at: time_text(i.created_at),
         tainted: i.tainted,
+        deposed: None,
     })
 }
 
@@ -269,6 +275,8 @@ pub struct StoredSnapshot {
     pub key_check: String,
     pub resources: Vec<StoredInstance>,
     pub outputs: BTreeMap<String, StoredOutput>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<StoredInstance>,
 }
 
 /// The header of a snapshot file, for history listings.
@@ -322,6 +330,11 @@ pub fn encode_snapshot(
                 ))
             })
             .collect::<Result<_, StateError>>()?,
+        deposed: s
+            .deposed
+            .iter()
+            .map(|d| encode_deposed(d, cipher))
+            .collect::<Result<_, _>>()?,
     };
     let mut bytes = serde_json::to_vec_pretty(&stored).expect("snapshots serialize");
     bytes.push(b'\n');
@@ -375,6 +388,26 @@ pub fn decode_snapshot(bytes: &[u8], path: &str, cipher: &Cipher) -> Result<Snap
         written_at: parse_time(&stored.written_at, path)?,
         resources,
         outputs,
+        deposed: stored
+            .deposed
+            .iter()
+            .map(|d| decode_deposed(d, cipher))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+fn encode_deposed(d: &DeposedObject, cipher: &Cipher) -> Result<StoredInstance, StateError> {
+    let mut stored = encode_instance(&d.address, &d.instance, cipher)?;
+    stored.deposed = Some(d.key.clone());
+    Ok(stored)
+}
+
+fn decode_deposed(s: &StoredInstance, cipher: &Cipher) -> Result<DeposedObject, StateError> {
+    let (address, instance) = decode_instance(s, cipher)?;
+    Ok(DeposedObject {
+        address,
+        key: s.deposed.clone().unwrap_or_default(),
+        instance,
     })
 }
 
@@ -396,6 +429,14 @@ pub enum JournalLine {
     Remove {
         address: String,
     },
+    Depose {
+        old: Box<StoredInstance>,
+        replacement: Box<StoredInstance>,
+    },
+    DropDeposed {
+        address: String,
+        key: String,
+    },
 }
 
 pub fn encode_op(op: &StateOp, cipher: &Cipher) -> Result<JournalLine, StateError> {
@@ -405,6 +446,14 @@ pub fn encode_op(op: &StateOp, cipher: &Cipher) -> Result<JournalLine, StateErro
         },
         StateOp::Remove { address } => JournalLine::Remove {
             address: address.to_string(),
+        },
+        StateOp::Depose { old, replacement } => JournalLine::Depose {
+            old: Box::new(encode_deposed(old, cipher)?),
+            replacement: Box::new(encode_instance(&old.address, replacement, cipher)?),
+        },
+        StateOp::DropDeposed { address, key } => JournalLine::DropDeposed {
+            address: address.to_string(),
+            key: key.clone(),
         },
     })
 }
@@ -417,14 +466,25 @@ pub fn decode_op(line: &JournalLine, cipher: &Cipher) -> Result<Option<StateOp>,
             Some(StateOp::Put { address, instance })
         }
         JournalLine::Remove { address } => Some(StateOp::Remove {
-            address: address
-                .parse()
-                .map_err(|e: omniform_core::AddressParseError| StateError::Corrupt {
-                    path: "journal".into(),
-                    message: e.to_string(),
-                })?,
+            address: journal_address(address)?,
+        }),
+        JournalLine::Depose { old, replacement } => Some(StateOp::Depose {
+            old: decode_deposed(old, cipher)?,
+            replacement: decode_instance(replacement, cipher)?.1,
+        }),
+        JournalLine::DropDeposed { address, key } => Some(StateOp::DropDeposed {
+            address: journal_address(address)?,
+            key: key.clone(),
         }),
     })
+}
+
+fn journal_address(text: &str) -> Result<InstanceAddress, StateError> {
+    text.parse()
+        .map_err(|e: omniform_core::AddressParseError| StateError::Corrupt {
+            path: "journal".into(),
+            message: e.to_string(),
+        })
 }
 
 #[cfg(test)]

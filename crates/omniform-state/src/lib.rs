@@ -19,7 +19,7 @@ use std::time::Duration;
 pub use crypto::Cipher;
 pub use local::LocalStore;
 pub use lock::{LockGuard, LockInfo};
-pub use snapshot::{ChangeCounts, OutputState, ResourceInstance, Snapshot, StateOp};
+pub use snapshot::{ChangeCounts, DeposedObject, OutputState, ResourceInstance, Snapshot, StateOp};
 
 /// A failure to read or write state.
 #[derive(Debug, thiserror::Error)]

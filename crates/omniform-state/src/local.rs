@@ -646,6 +646,23 @@ mod tests {
                 address: "omniform_data.b".parse().unwrap(),
             })
             .unwrap();
+            // Two create-before-destroy replacements of a; the first old object is deleted.
+            for (key, old, new) in [("0000000a", "a", "a2"), ("0000000b", "a2", "a3")] {
+                j.record(&StateOp::Depose {
+                    old: crate::DeposedObject {
+                        address: "omniform_data.a".parse().unwrap(),
+                        key: key.into(),
+                        instance: instance(old),
+                    },
+                    replacement: instance(new),
+                })
+                .unwrap();
+            }
+            j.record(&StateOp::DropDeposed {
+                address: "omniform_data.a".parse().unwrap(),
+                key: "0000000a".into(),
+            })
+            .unwrap();
         }
         // A torn last line, as a process killed mid-write leaves.
         let mut f = OpenOptions::new()
@@ -658,10 +675,22 @@ mod tests {
         assert_eq!(seen.serial, 1, "reading does not write");
         let text = fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
         assert!(!text.contains("hunter2"), "the journal seals secrets too");
-        assert_eq!(store.recover().unwrap(), 3);
+        assert_eq!(store.recover().unwrap(), 6);
         let recovered = store.read_latest().unwrap().unwrap();
         assert_eq!(recovered.serial, 2);
         assert_eq!(recovered.resources.len(), 1);
+        let a = &recovered.resources[&"omniform_data.a".parse().unwrap()];
+        assert_eq!(
+            a.attributes.get_path(&"input".parse().unwrap()),
+            Some(&Value::from("a3"))
+        );
+        assert_eq!(
+            recovered.deposed.len(),
+            1,
+            "the old object still to delete is kept"
+        );
+        assert_eq!(recovered.deposed[0].key, "0000000b");
+        assert_eq!(recovered.deposed[0].instance, instance("a2"));
         assert!(!dir.path().join("journal.jsonl").exists());
         assert_eq!(
             store.history().unwrap().last().unwrap().operation,

@@ -25,6 +25,27 @@ pub struct ResourceInstance {
     pub tainted: bool,
 }
 
+/// The old object of a create-before-destroy replacement whose delete has not happened yet
+/// (the apply was stopped, killed, or the delete failed). The next apply deletes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeposedObject {
+    pub address: InstanceAddress,
+    /// Tells deposed objects of one address apart: 8 hex digits, as in Terraform.
+    pub key: String,
+    pub instance: ResourceInstance,
+}
+
+impl DeposedObject {
+    /// A fresh random key.
+    pub fn new_key() -> String {
+        let mut b = [0u8; 4];
+        if getrandom::fill(&mut b).is_err() {
+            b = (OffsetDateTime::now_utc().unix_timestamp_nanos() as u32).to_le_bytes();
+        }
+        hex::encode(b)
+    }
+}
+
 /// An output value as recorded in state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputState {
@@ -50,6 +71,17 @@ pub enum StateOp {
     },
     /// The instance no longer exists.
     Remove { address: InstanceAddress },
+    /// A create-before-destroy replacement's new object is in place (`replacement`), and
+    /// the old one waits to be deleted: one operation, so no crash falls between the two.
+    Depose {
+        old: DeposedObject,
+        replacement: ResourceInstance,
+    },
+    /// A deposed object was deleted.
+    DropDeposed {
+        address: InstanceAddress,
+        key: String,
+    },
 }
 
 /// The state of one stack at one serial.
@@ -65,6 +97,8 @@ pub struct Snapshot {
     pub written_at: OffsetDateTime,
     pub resources: BTreeMap<InstanceAddress, ResourceInstance>,
     pub outputs: BTreeMap<String, OutputState>,
+    /// Old objects of replacements still to be deleted.
+    pub deposed: Vec<DeposedObject>,
 }
 
 impl Snapshot {
@@ -78,6 +112,7 @@ impl Snapshot {
             written_at: OffsetDateTime::UNIX_EPOCH,
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
+            deposed: Vec::new(),
         }
     }
 
@@ -133,6 +168,14 @@ impl Snapshot {
             StateOp::Remove { address } => {
                 self.resources.remove(&address);
             }
+            StateOp::Depose { old, replacement } => {
+                self.resources.insert(old.address.clone(), replacement);
+                self.deposed.push(old);
+            }
+            StateOp::DropDeposed { address, key } => {
+                self.deposed
+                    .retain(|d| !(d.address == address && d.key == key));
+            }
         }
     }
 
@@ -163,6 +206,16 @@ impl Snapshot {
             .resources
             .keys()
             .filter(|a| !self.resources.contains_key(a))
+            .count();
+        c.destroyed += before
+            .deposed
+            .iter()
+            .filter(|d| {
+                !self
+                    .deposed
+                    .iter()
+                    .any(|n| n.key == d.key && n.address == d.address)
+            })
             .count();
         c
     }

@@ -395,6 +395,7 @@ impl Engine {
         let mut next = report.state.clone();
         let changed = next.resources != on_disk.resources
             || next.outputs != on_disk.outputs
+            || next.deposed != on_disk.deposed
             || (on_disk.is_new() && actionable > 0);
         let serial = if changed {
             next.serial = on_disk.serial + 1;

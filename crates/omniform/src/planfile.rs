@@ -129,6 +129,8 @@ struct ChangeFile {
     dependencies: Vec<String>,
     #[serde(default)]
     prevent_destroy: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    deposed: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -191,6 +193,7 @@ fn change_file(ch: &ResourceChange, c: &Cipher) -> Result<ChangeFile, PlanFileEr
         schema_version: ch.schema_version,
         dependencies: ch.dependencies.iter().map(ToString::to_string).collect(),
         prevent_destroy: ch.prevent_destroy,
+        deposed: ch.deposed.clone(),
     })
 }
 
@@ -224,6 +227,7 @@ fn change_from(f: &ChangeFile, c: &Cipher, path: &str) -> Result<ResourceChange,
             .collect::<Result<_, _>>()
             .map_err(|e| corrupt(path, e))?,
         prevent_destroy: f.prevent_destroy,
+        deposed: f.deposed.clone(),
     })
 }
 

@@ -37,6 +37,9 @@ pub fn list(ui: &Ui, stack_path: &Path) -> Result<Outcome> {
     for addr in snapshot.resources.keys() {
         println!("{addr}");
     }
+    for d in &snapshot.deposed {
+        println!("{} (deposed object {})", d.address, d.key);
+    }
     Ok(Outcome::Ok)
 }
 
