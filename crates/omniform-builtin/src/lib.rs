@@ -10,8 +10,22 @@ mod rotation;
 use async_trait::async_trait;
 use omniform_core::{ResourceSchema, Value};
 use omniform_provider::{
-    CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ProviderError, UpdateRequest,
+    AttrProblem, CreateRequest, DeleteRequest, PlanRequest, PlanResponse, Provider, ProviderError,
+    UpdateRequest, ValidateRequest,
 };
+
+/// A problem when the integer attribute `name` is known and outside `min..=max`.
+fn in_range(config: &Value, name: &str, min: i64, max: i64, advice: &str) -> Vec<AttrProblem> {
+    let path = omniform_core::AttrPath::attr(name);
+    match config.get_path(&path).and_then(Value::as_i64) {
+        Some(n) if !(min..=max).contains(&n) => vec![AttrProblem {
+            path,
+            message: format!("{name} must be {min} to {max}, got {n}"),
+            hint: format!("set {name} between {min} and {max}; {advice}"),
+        }],
+        _ => Vec::new(),
+    }
+}
 
 /// The provider of the built-in resource types.
 #[derive(Debug)]
@@ -70,6 +84,14 @@ impl Provider for Builtin {
 
     fn schemas(&self) -> &[ResourceSchema] {
         &self.schemas
+    }
+
+    fn validate(&self, req: &ValidateRequest<'_>) -> Vec<AttrProblem> {
+        match req.type_name {
+            random_id::TYPE => random_id::validate(req.config),
+            random_password::TYPE => random_password::validate(req.config),
+            _ => Vec::new(),
+        }
     }
 
     fn plan(&self, req: PlanRequest<'_>) -> Result<PlanResponse, ProviderError> {

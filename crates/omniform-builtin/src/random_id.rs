@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use omniform_core::{AttrPath, AttrType, Attribute, ResourceSchema, Value};
-use omniform_provider::{CreateRequest, PlanRequest, PlanResponse, ProviderError};
+use omniform_provider::{AttrProblem, CreateRequest, PlanRequest, PlanResponse, ProviderError};
 
 pub const TYPE: &str = "random_id";
 
@@ -44,6 +44,16 @@ pub fn schema() -> ResourceSchema {
 const VALUES: [&str; 4] = ["id", "hex", "b64_url", "b64_std"];
 
 /// With `sensitive = true`, the bytes are a secret wherever they appear.
+pub fn validate(config: &Value) -> Vec<AttrProblem> {
+    crate::in_range(
+        config,
+        "byte_length",
+        1,
+        1024,
+        "16 bytes give a 32-character hex key",
+    )
+}
+
 pub fn plan(req: PlanRequest<'_>) -> PlanResponse {
     let mut resp = crate::rotation::plan(req);
     let secret = resp

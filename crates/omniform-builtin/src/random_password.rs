@@ -2,7 +2,7 @@
 //! always sensitive.
 
 use omniform_core::{AttrPath, AttrType, Attribute, ResourceSchema, Value};
-use omniform_provider::{CreateRequest, ProviderError};
+use omniform_provider::{AttrProblem, CreateRequest, ProviderError};
 
 pub const TYPE: &str = "random_password";
 
@@ -49,6 +49,16 @@ fn flag(v: &Value, name: &str) -> bool {
     v.get_path(&AttrPath::attr(name))
         .and_then(Value::as_bool)
         .unwrap_or(true)
+}
+
+pub fn validate(config: &Value) -> Vec<AttrProblem> {
+    crate::in_range(
+        config,
+        "length",
+        1,
+        4096,
+        "16 to 64 characters make a good password",
+    )
 }
 
 pub fn create(req: &CreateRequest) -> Result<Value, ProviderError> {

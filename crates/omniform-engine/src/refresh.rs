@@ -110,6 +110,9 @@ pub async fn refresh(
                                 address: addr.clone(),
                                 action: Action::Update,
                             });
+                            // The drift shows what someone changed, not what the provider
+                            // set along the way.
+                            let before = with_computed_from(schema, before, &live);
                             drift.push(drift_change(&addr, inst, before, Some(live)));
                         }
                     }
@@ -142,6 +145,28 @@ pub async fn refresh(
             millis: started.elapsed().as_millis() as u64,
         },
     })
+}
+
+/// `before` with the provider-set (computed-only) attributes taken from `live`.
+fn with_computed_from(
+    schema: Option<&omniform_core::ResourceSchema>,
+    mut before: Value,
+    live: &Value,
+) -> Value {
+    let (Some(schema), Some(live)) = (schema, live.as_map()) else {
+        return before;
+    };
+    if let Value::Map(map) = &mut before {
+        for (name, value) in live {
+            if schema
+                .attribute(name)
+                .is_some_and(|a| a.presence == omniform_core::Presence::Computed)
+            {
+                map.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    before
 }
 
 fn only_computed_changed(

@@ -189,17 +189,16 @@ impl<'a> Validator<'a> {
         let literal: Value = Value::Map(
             r.attributes
                 .iter()
-                .map(|(k, (_, e))| match (&e.kind, schema.attribute(k)) {
-                    // In the shape the provider sees at plan time (a table given for a
-                    // block is a list of one).
-                    (ExprKind::Literal(v), Some(attr)) => (
-                        k.clone(),
-                        attr.ty
-                            .conform(v.clone(), &AttrPath::attr(k))
-                            .unwrap_or_else(|_| v.clone()),
-                    ),
-                    (ExprKind::Literal(v), None) => (k.clone(), v.clone()),
-                    _ => (k.clone(), Value::Unknown),
+                .map(|(k, (_, e))| {
+                    // Literal parts as written, references unknown; in the shape the
+                    // provider sees at plan time (a table given for a block is a list of
+                    // one).
+                    let v = literal_parts(e);
+                    let v = match schema.attribute(k) {
+                        Some(attr) => attr.ty.conform(v.clone(), &AttrPath::attr(k)).unwrap_or(v),
+                        None => v,
+                    };
+                    (k.clone(), v)
                 })
                 .collect(),
         );
@@ -506,4 +505,20 @@ pub(crate) fn type_mismatch(m: &omniform_core::TypeMismatch, owner: &str) -> Dia
         .with_address(owner)
         .with_attribute(m.path.clone())
         .with_hint(hint)
+}
+
+/// An expression's literal parts, with every reference unknown: what can be checked before
+/// anything is evaluated (a list of rules with one rule's CIDRs from a variable still has
+/// its other rules checked).
+fn literal_parts(e: &omniform_stack::Expr) -> Value {
+    match &e.kind {
+        ExprKind::Literal(v) => v.clone(),
+        ExprKind::Template(_) => Value::Unknown,
+        ExprKind::List(items) => Value::List(items.iter().map(literal_parts).collect()),
+        ExprKind::Map(m) => Value::Map(
+            m.iter()
+                .map(|(k, (_, e))| (k.clone(), literal_parts(e)))
+                .collect(),
+        ),
+    }
 }

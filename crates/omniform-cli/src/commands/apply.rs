@@ -117,6 +117,11 @@ async fn plan_and_apply(
     }
     print!("{}", omniform::render::text::plan(&plan, ui.out));
     if !plan.has_changes() && refreshed.drift.is_empty() {
+        // Values only the provider sets moved (an instance's public IP once an elastic IP
+        // is attached): state follows them without asking.
+        if quiet_updates(&refreshed.state, &prior) > 0 {
+            return record_refresh(ui, &store, path, &refreshed.state, &prior);
+        }
         return Ok(Outcome::Ok);
     }
     if plan.mode == PlanMode::RefreshOnly {
@@ -174,6 +179,15 @@ async fn configure(
 }
 
 /// Writes refreshed state as the next snapshot: `apply --refresh-only`.
+/// How many instances refresh updated without drift to show: values the provider set.
+pub fn quiet_updates(refreshed: &Snapshot, prior: &Snapshot) -> usize {
+    refreshed
+        .resources
+        .iter()
+        .filter(|(a, i)| prior.resources.get(*a).is_some_and(|p| p != *i))
+        .count()
+}
+
 fn record_refresh(
     ui: &Ui,
     store: &LocalStore,

@@ -16,8 +16,17 @@ use crate::ui::{Reported, Ui};
 
 pub fn validate(ui: &Ui, args: StackArgs) -> Result<Outcome> {
     let stack = load_stack(ui, &args.stack)?;
-    let _vars = load_vars(ui, &stack, &args.vars)?;
-    let diags = Engine::new().validate(&stack);
+    let vars = load_vars(ui, &stack, &args.vars)?;
+    let engine = Engine::new();
+    let mut diags = engine.validate(&stack);
+    if !diags.has_errors() {
+        // The checks that need values (CIDRs, ports, record values...) run as a plan
+        // against empty state would run them; nothing is read or written.
+        let empty = omniform::Snapshot::empty(&stack.name);
+        if let Err(found) = engine.plan(&stack, &vars, &empty, &PlanOptions::new(now()?)) {
+            diags = found;
+        }
+    }
     if !diags.is_empty() {
         ui.diagnostics(&diags);
     }
@@ -64,7 +73,7 @@ pub async fn plan(ui: &Ui, args: PlanArgs) -> Result<Outcome> {
     let engine = Engine::new();
     // Reading live state takes the lock; planning against recorded state does not, and
     // neither does planning a stack that has no state yet (nothing is created for it).
-    let (_guard, refreshed) = if args.refresh && store.dir().exists() {
+    let (_guard, prior, refreshed) = if args.refresh && store.dir().exists() {
         let guard = lock(ui, path, &store, "plan", args.lock.lock_timeout)?;
         let prior = recover_and_read(ui, path, &store, &stack)?;
         let refreshed = engine
@@ -74,11 +83,12 @@ pub async fn plan(ui: &Ui, args: PlanArgs) -> Result<Outcome> {
                 ui.diagnostics(&d);
                 anyhow::Error::from(Reported)
             })?;
-        (Some(guard), refreshed)
+        (Some(guard), prior, refreshed)
     } else {
         let prior = read(ui, path, &store, &stack)?;
         (
             None,
+            prior.clone(),
             Refreshed {
                 state: prior,
                 drift: Vec::new(),
@@ -93,6 +103,13 @@ pub async fn plan(ui: &Ui, args: PlanArgs) -> Result<Outcome> {
             anyhow::Error::from(Reported)
         })?;
     print_plan(ui, &plan, args.format)?;
+    let quiet = super::apply::quiet_updates(&refreshed.state, &prior);
+    if args.format == PlanFormat::Text && refreshed.drift.is_empty() && quiet > 0 {
+        println!(
+            "\nNote: {quiet} object{} values the provider set since the last apply (such as a public IP assigned when an elastic IP was attached); the next apply records them in state.",
+            if quiet == 1 { " has" } else { "s have" }
+        );
+    }
     if args.stats {
         print_stats(&plan);
     }

@@ -267,13 +267,20 @@ fn omniops_from_the_command_line_against_moto() {
     let out = stdout(&o);
     assert!(out.contains("no changes are needed"), "{out}");
     assert!(out.contains("Refresh: 33 resources read with "), "{out}");
+    // The elastic IP gave the app server a new public IP after it was recorded: that is
+    // no drift, and the next apply records it.
+    assert!(
+        out.contains("Note: 1 object has values the provider set since the last apply"),
+        "{out}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&cli.ok(&["plan", "--format", "json"])).expect("a JSON plan");
     let calls = &json["refresh_stats"]["api_calls"];
     assert!(calls["ec2"].as_u64().unwrap() >= 1, "{json:#}");
     assert!(calls["route53"].as_u64().unwrap() >= 1, "{json:#}");
 
-    // Someone renames the app server in the console.
+    // Someone renames the app server in the console. The drift shows the name, not the
+    // public IP the elastic IP brought.
     let app = cli.state(&["state", "show", &stack, "aws_instance.app"]);
     let app_id = attribute(&app, "id");
     rt.block_on(
@@ -295,6 +302,7 @@ fn omniops_from_the_command_line_against_moto() {
     );
     assert!(out.contains("aws_instance.app"), "{out}");
     assert!(out.contains("renamed-by-hand"), "{out}");
+    assert!(!out.contains("public_ip"), "{out}");
     assert!(!out.contains("to add"), "{out}");
     assert_eq!(
         cli.state(&["state", "history", &stack]),
@@ -306,6 +314,8 @@ fn omniops_from_the_command_line_against_moto() {
     cli.ok(&["apply", "--refresh-only", "--auto-approve"]);
     let app = cli.state(&["state", "show", &stack, "aws_instance.app"]);
     assert!(app.contains("renamed-by-hand"), "{app}");
+    let eip = cli.state(&["state", "show", &stack, "aws_eip.app"]);
+    assert_eq!(attribute(&app, "public_ip"), attribute(&eip, "public_ip"));
     assert_ne!(cli.state(&["state", "history", &stack]), history);
     let live = rt
         .block_on(sdk.ec2.describe_instances().instance_ids(&app_id).send())

@@ -214,3 +214,65 @@ fn colour_only_on_a_terminal() {
         .unwrap();
     assert!(!stdout(&flag).contains("\x1b["));
 }
+
+#[test]
+fn validate_makes_every_check_a_plan_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"[stack]
+name = "checks"
+
+[variable.inside]
+type = "list"
+default = ["10.0.0.0/8"]
+
+[resource.aws_security_group.web]
+name = "web"
+
+[[resource.aws_security_group.web.ingress]]
+protocol = "tcp"
+from_port = 443
+to_port = 443
+cidr_blocks = ["0.0.0.0/33"]
+
+[[resource.aws_security_group.web.ingress]]
+protocol = "tcp"
+from_port = 3000
+to_port = 3000
+cidr_blocks = "${var.inside}"
+
+[resource.random_id.key]
+byte_length = 0
+"#;
+    let stack = write_stack(dir.path(), text);
+    let s = stack.to_str().unwrap();
+    // Literal mistakes next to references are found before anything is evaluated.
+    let o = run(&["validate", s]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("stack.toml:15:16: error: \"0.0.0.0/33\" is not an IPv4 CIDR"),
+        "{err}"
+    );
+    assert!(
+        err.contains("stack.toml:24:15: error: byte_length must be 1 to 1024, got 0"),
+        "{err}"
+    );
+    // Values that come from variables are checked as a plan checks them.
+    std::fs::write(
+        &stack,
+        text.replace("0.0.0.0/33", "0.0.0.0/0")
+            .replace("byte_length = 0", "byte_length = 16"),
+    )
+    .unwrap();
+    let vars = dir.path().join("vars.toml");
+    std::fs::write(&vars, "inside = [\"300.1.1.1/32\"]\n").unwrap();
+    let o = run(&["validate", s, "--var-file", vars.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("\"300.1.1.1/32\" is not an IPv4 CIDR"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["validate", s]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
