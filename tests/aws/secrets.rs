@@ -257,3 +257,60 @@ secret_string = "${random_id.encryption_key.hex}"
     assert_ne!(first, second);
     assert_eq!(second.len(), 32);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destroyed_secret_in_its_recovery_window_is_restored_by_the_next_apply() {
+    let m = Moto::new().await;
+    let lab = &m.lab;
+    let name = "omniops/test/RESTORED";
+    let first = secrets(name, "first", "v1");
+    apply_ok(lab, &first).await;
+    let arn = lab.attr("aws_secretsmanager_secret.api", "arn");
+    let destroyed = lab
+        .apply_with(&first, |o| o.mode = omniform::PlanMode::Destroy)
+        .await;
+    assert!(
+        destroyed.report.is_success(),
+        "{:?}",
+        destroyed.report.failed
+    );
+    let gone = m
+        .sdk
+        .secrets
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        gone.deleted_date().is_some(),
+        "AWS keeps it for the recovery window"
+    );
+
+    // Importing it says why it cannot be.
+    let err = m
+        .second_lab()
+        .import(&first, "aws_secretsmanager_secret.api", name)
+        .await
+        .unwrap_err();
+    let text = omniform_tests::render_diags(&err);
+    assert!(text.contains("is scheduled for deletion"), "{text}");
+
+    // Applying the stack again brings it back as the stack now says, instead of failing
+    // on a name AWS still holds.
+    let second = secrets(name, "second", "v2");
+    apply_ok(lab, &second).await;
+    assert_eq!(lab.attr("aws_secretsmanager_secret.api", "arn"), arn);
+    let live = m
+        .sdk
+        .secrets
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .unwrap();
+    assert!(live.deleted_date().is_none());
+    assert_eq!(live.description(), Some("second"));
+    assert_eq!(current_value(&m, name).await.as_deref(), Some("v2"));
+    assert_no_changes(lab, &second).await;
+}

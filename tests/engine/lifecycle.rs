@@ -369,6 +369,9 @@ length = 20
 
 [output.size]
 value = "${test_resource.a.size}"
+
+[output.b_id]
+value = "${test_resource.b.id}"
 "#;
     lab.apply(&stack(v1)).await;
     let pw = lab.attr("random_password.pw", "result");
@@ -407,8 +410,13 @@ value = "${test_resource.a.size}"
             ("test_resource.c".into(), Action::Delete),
         ]
     );
+    // The stack file is back at v1; its outputs are evaluated over what the rollback made.
+    let (v1_stack, v1_vars) = lab.load(&stack(v1)).unwrap();
+    let desired = Desired::Fixed {
+        outputs_from: Some((&v1_stack, &v1_vars)),
+    };
     let applied = lab
-        .apply_plan(Desired::Fixed, &plan, &current, &current, "rollback to 1")
+        .apply_plan(desired, &plan, &current, &current, "rollback to 1")
         .await;
     assert!(applied.report.is_success(), "{:?}", applied.report.failed);
     assert_eq!(applied.serial, Some(3));
@@ -425,6 +433,11 @@ value = "${test_resource.a.size}"
     );
     assert!(lab.attr("random_password.pw", "result").is_sensitive());
     assert_eq!(lab.state().outputs["size"].value, Value::from(1));
+    assert_eq!(
+        lab.state().outputs["b_id"].value,
+        lab.attr("test_resource.b", "id"),
+        "outputs name the objects made again, not the ones the snapshot knew"
+    );
     let names: Vec<String> = lab
         .provider
         .objects()

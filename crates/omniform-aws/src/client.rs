@@ -337,6 +337,24 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: fmt::Debug,
 {
+    if let SdkError::DispatchFailure(failure) = &err {
+        // The request never reached AWS: say why in one line, not the whole chain.
+        let mut cause: &dyn std::error::Error = &err;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        let why = if failure.is_timeout() {
+            "timed out".to_string()
+        } else {
+            cause.to_string()
+        };
+        return ProviderError::new(
+            ErrorKind::Api,
+            format!(
+                "{what}: could not reach AWS ({why}); check endpoint_url, the network and any proxy"
+            ),
+        );
+    }
     let code = err.code().map(str::to_string);
     let message = err.message().map(str::to_string);
     let kind = match code.as_deref() {

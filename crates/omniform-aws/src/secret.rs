@@ -146,7 +146,54 @@ async fn describe(c: &Clients, id: &str) -> Result<Option<Value>, ProviderError>
     }
 }
 
+/// The ARN of the secret named `name` when it is scheduled for deletion.
+async fn scheduled_for_deletion(c: &Clients, name: &str) -> Option<String> {
+    let s = c
+        .secrets
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .ok()?;
+    s.deleted_date()?;
+    s.arn().map(str::to_string)
+}
+
+/// Restores a secret scheduled for deletion and gives it the planned settings.
+async fn restore(c: &Clients, arn: &str, name: &str, p: &Value) -> Result<String, ProviderError> {
+    let what = |verb: &str| format!("{verb} secret ({name}), which was scheduled for deletion");
+    c.secrets
+        .restore_secret()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| sdk_error(what("restoring"), e))?;
+    c.secrets
+        .update_secret()
+        .secret_id(arn)
+        .description(attrs::string(p, "description").unwrap_or_default())
+        .set_kms_key_id(attrs::string(p, "kms_key_id"))
+        .send()
+        .await
+        .map_err(|e| sdk_error(what("updating the restored"), e))?;
+    if let Some(tags) = sdk_tags(p) {
+        c.secrets
+            .tag_resource()
+            .secret_id(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error(what("tagging the restored"), e))?;
+    }
+    Ok(arn.to_string())
+}
+
 pub async fn import(c: &Clients, id: &str) -> Result<Option<Value>, ProviderError> {
+    if scheduled_for_deletion(c, id).await.is_some() {
+        return Err(ProviderError::api(format!(
+            "secret {id} is scheduled for deletion; apply the stack to restore it (creating a secret of that name restores it), or restore it with `aws secretsmanager restore-secret --secret-id {id}`"
+        )));
+    }
     Ok(describe(c, id).await?.map(|mut v| {
         attrs::set(&mut v, "recovery_window_in_days", Value::from(30));
         v
@@ -184,9 +231,25 @@ pub async fn create(c: &Clients, req: &CreateRequest) -> Result<Value, ProviderE
         .set_kms_key_id(attrs::string(p, "kms_key_id"))
         .set_tags(sdk_tags(p))
         .send()
-        .await
-        .map_err(|e| sdk_error(format!("creating secret ({name})"), e))?;
-    let arn = resp.arn().unwrap_or_default().to_string();
+        .await;
+    let arn = match resp {
+        Ok(resp) => resp.arn().unwrap_or_default().to_string(),
+        Err(e) => {
+            let err = sdk_error(format!("creating secret ({name})"), e);
+            match scheduled_for_deletion(c, &name).await {
+                // Destroyed earlier and still in its recovery window (AWS keeps the name):
+                // bring it back and make it what the stack says.
+                Some(arn) => restore(c, &arn, &name, p).await?,
+                None if err.message.contains("ResourceExists") => {
+                    return Err(ProviderError::api(format!(
+                        "{}; if it belongs to this stack, import it: omniform import STACK ADDRESS {name}",
+                        err.message
+                    )));
+                }
+                None => return Err(err),
+            }
+        }
+    };
     let live = describe(c, &arn).await?.ok_or_else(|| {
         ProviderError::api(format!("creating secret ({name}): it is gone right after"))
     })?;

@@ -28,7 +28,26 @@ pub enum Outcome {
     Changes,
 }
 
+/// `omniform output | head` closes the pipe early: stop quietly, as Unix tools do, instead
+/// of the panic `println!` raises.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     let ui = ui::Ui::new(cli.no_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -113,7 +113,7 @@ pub fn lock_info(holder: &LockInfo, location: &str) -> String {
 pub async fn confirm(question: &str, detail: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         anyhow::bail!(
-            "refusing to apply without confirmation: there is no terminal to ask on; pass --auto-approve (or save a plan with `omniform plan --out plan.bin` and apply that)"
+            "refusing to go ahead without confirmation: there is no terminal to ask on; pass --auto-approve (or save a plan with `omniform plan --out plan.bin` and apply that)"
         );
     }
     print!(

@@ -42,8 +42,13 @@ pub enum Desired<'a> {
         stack: &'a Stack,
         vars: &'a BTreeMap<String, Value>,
     },
-    /// The plan's `after` values are the configuration (rollback to a snapshot).
-    Fixed,
+    /// The plan's `after` values are the configuration (rollback to a snapshot). Outputs
+    /// are the stack's, evaluated over the resulting resources, when a stack is given (the
+    /// snapshot's own outputs may name objects a rollback made again); otherwise, and for
+    /// outputs the stack cannot evaluate there, the snapshot's.
+    Fixed {
+        outputs_from: Option<(&'a Stack, &'a BTreeMap<String, Value>)>,
+    },
 }
 
 /// How to apply.
@@ -134,7 +139,7 @@ pub async fn apply(
         .collect();
     let values = match desired {
         Desired::Stack { stack, vars } => initial_values(stack, vars, prior, &deleted),
-        Desired::Fixed => Values {
+        Desired::Fixed { .. } => Values {
             vars: empty_vars(),
             blocks: HashMap::new(),
         },
@@ -468,7 +473,7 @@ impl Run<'_> {
                     None => HashMap::new(),
                 }
             }
-            Desired::Fixed => HashMap::new(),
+            Desired::Fixed { .. } => HashMap::new(),
         };
         let results = join_all(
             changes
@@ -502,7 +507,7 @@ impl Run<'_> {
                 )
             })?;
         let value = match self.desired {
-            Desired::Fixed => planned_after.clone(),
+            Desired::Fixed { .. } => planned_after.clone(),
             Desired::Stack { stack, .. } => {
                 let r = stack
                     .resource(&change.address.resource)
@@ -590,7 +595,7 @@ impl Run<'_> {
             Desired::Stack { stack, .. } => stack
                 .resource(&change.address.resource)
                 .is_some_and(|r| r.lifecycle.create_before_destroy),
-            Desired::Fixed => prior.is_some_and(|p| p.create_before_destroy),
+            Desired::Fixed { .. } => prior.is_some_and(|p| p.create_before_destroy),
         }
     }
 
@@ -886,8 +891,32 @@ impl Run<'_> {
                     }
                 }
             }
-            (Desired::Fixed, _) => {
+            (Desired::Fixed { outputs_from }, _) => {
+                let from_stack: BTreeMap<String, Value> = outputs_from
+                    .map(|(stack, vars)| {
+                        let none = HashSet::new();
+                        let values = initial_values(stack, vars, &state, &none);
+                        stack
+                            .outputs
+                            .values()
+                            .filter_map(|o| {
+                                let v = eval(&o.value, &values, &InstanceScope::default()).ok()?;
+                                v.is_wholly_known().then(|| (o.name.clone(), v))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 for o in &plan.outputs {
+                    if let Some(v) = from_stack.get(&o.name).filter(|_| o.after.is_some()) {
+                        state.outputs.insert(
+                            o.name.clone(),
+                            OutputState {
+                                value: v.unmarked(),
+                                sensitive: o.sensitive || v.contains_sensitive(),
+                            },
+                        );
+                        continue;
+                    }
                     match &o.after {
                         Some(v) if v.is_wholly_known() => {
                             state.outputs.insert(

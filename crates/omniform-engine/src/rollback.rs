@@ -72,6 +72,18 @@ pub fn rollback_plan(
                     restore: Some(&t.attributes),
                 }) {
                     Ok(mut change) => {
+                        // An object that lives only in state (a generated key replaced
+                        // since) comes back exactly, even where its settings did not change.
+                        if let Some(cur) = cur
+                            && matches!(change.action, Action::NoOp | Action::Update)
+                            && provider.can_restore(type_name)
+                            && cur.attributes != t.attributes
+                        {
+                            let mut after = t.attributes.clone();
+                            schema.mark_sensitive(&mut after);
+                            change.action = Action::Update;
+                            change.after = Some(after);
+                        }
                         if change.action != Action::NoOp {
                             change
                                 .reason_detail

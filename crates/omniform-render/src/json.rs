@@ -28,7 +28,8 @@ pub fn masked(v: &Value) -> Json {
 fn unknown_tree(v: Option<&Value>) -> Json {
     match v {
         None => Json::Bool(false),
-        Some(v) => v.mark_tree(&|v| matches!(v, Value::Unknown)),
+        // A sensitive value not known yet is unknown too.
+        Some(v) => v.mark_tree(&Value::is_unknown),
     }
 }
 
@@ -102,7 +103,10 @@ fn output_change(o: &OutputChange) -> Json {
         "actions": o.action.json_actions(),
         "before": opt(o.before.as_ref()),
         "after": opt(o.after.as_ref()),
-        "after_unknown": o.after.as_ref().is_some_and(Value::is_unknown),
+        "after_unknown": match &o.after {
+            Some(v) if !v.is_wholly_known() => unknown_tree(Some(v)),
+            _ => Json::Bool(false),
+        },
         "before_sensitive": o.before.as_ref().is_some_and(Value::contains_sensitive),
         "after_sensitive": o.after.as_ref().is_some_and(Value::contains_sensitive),
     })

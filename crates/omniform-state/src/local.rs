@@ -295,7 +295,17 @@ fn write_key_file(path: &Path, text: &str) -> Result<(), StateError> {
     f.write_all(format!("{text}\n").as_bytes())
         .and_then(|_| f.sync_all())
         .map_err(StateError::io(format!("writing {}", path.display())))?;
-    sync_dir(path.parent().expect("the key lives in a directory"))
+    let dir = path.parent().expect("the key lives in a directory");
+    // Whoever commits the state directory does not commit the key with it.
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        fs::write(
+            &ignore,
+            "# Written by omniform: the state key stays out of version control.\nstate.key\n",
+        )
+        .map_err(StateError::io(format!("writing {}", ignore.display())))?;
+    }
+    sync_dir(dir)
 }
 
 /// Appends finished operations to the journal.
@@ -613,6 +623,11 @@ mod tests {
         assert_eq!(store.read_serial(1).unwrap(), s1);
         assert_eq!(store.read_latest().unwrap().unwrap(), s2);
         let key = fs::metadata(dir.path().join("state.key")).unwrap();
+        assert!(
+            fs::read_to_string(dir.path().join(".gitignore"))
+                .unwrap()
+                .contains("state.key")
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

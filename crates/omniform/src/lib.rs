@@ -255,7 +255,7 @@ impl Engine {
                 id: id.to_string(),
             })
             .await
-            .map_err(|e| Diagnostics::from(Diagnostic::error(e.message).with_address(address).with_hint("check the id; it is the one the cloud gives the object, like i-0abc123 for an instance")))?;
+            .map_err(|e| Diagnostics::from(Diagnostic::error(e.message).with_address(address).with_hint("check the id: the one the cloud gives the object, such as i-0abc123 for an instance, eipalloc-... for an elastic IP, ZONEID_NAME_TYPE for a DNS record, or a secret's name or ARN")))?;
         schema.mark_sensitive(&mut attributes);
         let graph = StackGraph::build(stack);
         Ok(state::ResourceInstance {

@@ -332,7 +332,9 @@ pub async fn rollback(ui: &Ui, args: RollbackArgs) -> Result<Outcome> {
     execute(
         ui,
         &engine,
-        Desired::Fixed,
+        Desired::Fixed {
+            outputs_from: Some((&stack, &vars)),
+        },
         &plan,
         &current,
         &current,

@@ -33,13 +33,14 @@ pub fn validate(ui: &Ui, args: StackArgs) -> Result<Outcome> {
     if diags.has_errors() {
         return Err(Reported.into());
     }
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     println!(
-        "{} {} is valid: {} resources, {} variables, {} outputs.",
+        "{} {} is valid: {}, {}, {}.",
         ui.out.green("Success!"),
         args.stack.display(),
-        stack.resources.len(),
-        stack.variables.len(),
-        stack.outputs.len()
+        count(stack.resources.len(), "resource"),
+        count(stack.variables.len(), "variable"),
+        count(stack.outputs.len(), "output")
     );
     Ok(Outcome::Ok)
 }

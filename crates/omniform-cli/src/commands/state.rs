@@ -259,7 +259,7 @@ pub fn output(ui: &Ui, args: OutputArgs) -> Result<Outcome> {
                     .map(|(k, o)| {
                         (
                             k.clone(),
-                            json!({ "sensitive": o.sensitive, "value": shown(o, false) }),
+                            json!({ "sensitive": o.sensitive, "value": shown(o, args.show_sensitive) }),
                         )
                     })
                     .collect();
@@ -268,7 +268,10 @@ pub fn output(ui: &Ui, args: OutputArgs) -> Result<Outcome> {
                 for (name, o) in &snapshot.outputs {
                     println!(
                         "{name} = {}",
-                        omniform::render::text::output_value(&o.value, o.sensitive)
+                        omniform::render::text::output_value(
+                            &o.value,
+                            o.sensitive && !args.show_sensitive
+                        )
                     );
                 }
             }

@@ -79,6 +79,11 @@ fn apply_then_inspect_state() {
         &["output", s, "encryption_key", "--show-sensitive"],
     ));
     assert_eq!(key.trim().len(), 32, "a 32-character hex key: {key}");
+    let json: serde_json::Value = serde_json::from_slice(
+        &run_in(dir.path(), &["output", s, "--json", "--show-sensitive"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(json["encryption_key"]["value"], key.trim());
 
     // Change a variable: history grows by one line per apply.
     let o = run_in(
@@ -157,7 +162,7 @@ fn refuses_to_apply_without_a_terminal_or_approval() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("refusing to apply without confirmation"),
+        stderr(&o).contains("refusing to go ahead without confirmation"),
         "{}",
         stderr(&o)
     );
