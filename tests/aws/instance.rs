@@ -223,8 +223,10 @@ async fn a_bad_instance_type_is_caught_before_any_call_and_an_unknown_one_by_aws
     let m = Moto::new().await;
     let err = m.lab.plan(&server(JAMMY, "xlarge")).await.unwrap_err();
     assert!(omniform_tests::render_diags(&err).contains("\"xlarge\" is not an EC2 instance type"));
+    let err = m.lab.plan(&server(JAMMY, "m6i.xlarg")).await.unwrap_err();
+    assert!(omniform_tests::render_diags(&err).contains("there is no size \"xlarg\""));
     // Well-formed but unknown: AWS (moto, with validation on) refuses it, and the error says so.
-    let applied = m.lab.apply(&server(JAMMY, "t3.gigantic")).await;
+    let applied = m.lab.apply(&server(JAMMY, "t3.24xlarge")).await;
     let (addr, message) = &applied.report.failed[0];
     assert_eq!(addr.to_string(), "aws_instance.app");
     assert!(

@@ -353,3 +353,46 @@ records = ["2001:db8::1"]
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counted_block_of_records_goes_in_one_change_batch() {
+    let m = Moto::new().await;
+    let lab = &m.lab;
+    let text = |ttl: i64| {
+        stack(&format!(
+            r#"
+[resource.aws_route53_zone.main]
+name = "many.test"
+
+[resource.aws_route53_record.host]
+count = 25
+zone_id = "${{aws_route53_zone.main.zone_id}}"
+name = "host${{count.index}}.many.test"
+type = "A"
+ttl = {ttl}
+records = ["192.0.2.${{count.index}}"]
+"#
+        ))
+    };
+    // 25 records, more than the 10 operations that run at once: still one call.
+    let applied = lab.apply(&text(60)).await;
+    assert!(applied.report.is_success(), "{:?}", applied.report.failed);
+    let zone = lab.attr("aws_route53_zone.main", "zone_id");
+    assert_eq!(records(&m, zone.as_str().unwrap()).await.len(), 25);
+    assert_eq!(count(&m.operations(), "ChangeResourceRecordSets"), 1);
+
+    let applied = lab.apply(&text(120)).await;
+    assert!(applied.report.is_success(), "{:?}", applied.report.failed);
+    assert_eq!(applied.report.counts.changed, 25);
+    assert_eq!(count(&m.operations(), "ChangeResourceRecordSets"), 2);
+
+    let destroyed = lab
+        .apply_with(&text(120), |o| o.mode = omniform::PlanMode::Destroy)
+        .await;
+    assert!(
+        destroyed.report.is_success(),
+        "{:?}",
+        destroyed.report.failed
+    );
+    assert_eq!(count(&m.operations(), "ChangeResourceRecordSets"), 3);
+}

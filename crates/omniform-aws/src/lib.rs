@@ -151,6 +151,10 @@ impl Provider for Aws {
         true
     }
 
+    fn batches_calls(&self, type_name: &str) -> bool {
+        type_name == route53_record::TYPE
+    }
+
     async fn create(&self, req: CreateRequest) -> Result<Value, ProviderError> {
         let c = self.clients()?;
         match req.type_name.as_str() {

@@ -434,7 +434,17 @@ impl Batcher {
     }
 }
 
+/// Route53 takes at most 1,000 changes per ChangeBatch.
+const MAX_BATCH: usize = 1000;
+
 async fn send(c: &Clients, zone: &str, changes: Vec<Change>) -> Result<(), ProviderError> {
+    for part in crate::client::chunks(&changes, MAX_BATCH) {
+        send_one(c, zone, part).await?;
+    }
+    Ok(())
+}
+
+async fn send_one(c: &Clients, zone: &str, changes: Vec<Change>) -> Result<(), ProviderError> {
     let n = changes.len();
     let batch = ChangeBatch::builder()
         .comment("omniform")

@@ -131,7 +131,32 @@ pub fn check_instance_type(out: &mut Vec<AttrProblem>, path: &str, t: &str) {
             format!("{t:?} is not an EC2 instance type"),
             "instance types look like t3.xlarge or m6i.2xlarge",
         ));
+    } else if let Some((family, size)) = t.split_once('.')
+        && !is_instance_size(size)
+    {
+        out.push(problem(
+            path,
+            format!("{t:?} is not an EC2 instance type: there is no size {size:?}"),
+            format!(
+                "sizes are nano, micro, small, medium, large, xlarge, 2xlarge ... 48xlarge and metal, like {family}.xlarge"
+            ),
+        ));
     }
+}
+
+/// The size half of an instance type: nano ... xlarge, Nxlarge, metal, metal-Nxl.
+fn is_instance_size(size: &str) -> bool {
+    let digits_then = |s: &str, suffix: &str| {
+        s.strip_suffix(suffix)
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    matches!(
+        size,
+        "nano" | "micro" | "small" | "medium" | "large" | "xlarge" | "metal"
+    ) || digits_then(size, "xlarge")
+        || size
+            .strip_prefix("metal-")
+            .is_some_and(|rest| digits_then(rest, "xl"))
 }
 
 pub fn check_ami(out: &mut Vec<AttrProblem>, path: &str, ami: &str) {
@@ -206,7 +231,13 @@ mod tests {
         let mut out = Vec::new();
         check_instance_type(&mut out, "instance_type", "t3.xlarge");
         check_instance_type(&mut out, "instance_type", "m6i.2xlarge");
-        assert!(out.is_empty());
+        check_instance_type(&mut out, "instance_type", "c7i.metal-24xl");
+        check_instance_type(&mut out, "instance_type", "t4g.nano");
+        assert!(out.is_empty(), "{out:?}");
+        check_instance_type(&mut out, "instance_type", "m6i.xlarg");
+        assert_eq!(out.len(), 1);
+        assert!(out[0].message.contains("no size \"xlarg\""));
+        out.clear();
         check_instance_type(&mut out, "instance_type", "large");
         check_instance_type(&mut out, "instance_type", "T3.large");
         assert_eq!(out.len(), 2);

@@ -475,10 +475,20 @@ impl Run<'_> {
             }
             Desired::Fixed { .. } => HashMap::new(),
         };
+        let batched = self.batched(changes);
+        let _slot = match batched {
+            true => Some(
+                self.permits
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed"),
+            ),
+            false => None,
+        };
         let results = join_all(
             changes
                 .iter()
-                .map(|c| self.instance(c, instances.get(&c.address.key))),
+                .map(|c| self.instance(c, instances.get(&c.address.key), batched)),
         )
         .await;
         if results.iter().all(|r| r.is_ok()) {
@@ -486,6 +496,17 @@ impl Run<'_> {
         } else {
             Err(())
         }
+    }
+
+    /// Whether the provider gathers this block's operations into one call, so they all
+    /// start at once in one parallelism slot.
+    fn batched(&self, changes: &[&ResourceChange]) -> bool {
+        changes.first().is_some_and(|c| {
+            let type_name = &c.address.resource.type_name;
+            self.providers
+                .get(type_name)
+                .is_some_and(|(p, _)| p.batches_calls(type_name))
+        })
     }
 
     /// The final value to apply for one change: the configuration evaluated with what is
@@ -603,17 +624,22 @@ impl Run<'_> {
         &self,
         change: &ResourceChange,
         instance: Option<&Instance>,
+        batched: bool,
     ) -> Result<(), ()> {
         if matches!(change.action, Action::NoOp | Action::Read) {
             return Ok(());
         }
-        // One provider operation per slot; once stopped, what is still waiting for a slot
-        // does not start.
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
+        // One provider operation per slot (a batched block holds one slot for all);
+        // once stopped, what is still waiting for a slot does not start.
+        let _permit = match batched {
+            true => None,
+            false => Some(
+                self.permits
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed"),
+            ),
+        };
         if self.opts.stop.load(Ordering::SeqCst) {
             self.not_started
                 .lock()
@@ -780,7 +806,17 @@ impl Run<'_> {
 
     /// Deletes every instance of one block.
     async fn delete_block(&self, changes: &[&ResourceChange]) -> Result<(), ()> {
-        let results = join_all(changes.iter().map(|c| self.delete(c))).await;
+        let batched = self.batched(changes);
+        let _slot = match batched {
+            true => Some(
+                self.permits
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed"),
+            ),
+            false => None,
+        };
+        let results = join_all(changes.iter().map(|c| self.delete(c, batched))).await;
         if results.iter().all(|r| r.is_ok()) {
             Ok(())
         } else {
@@ -788,13 +824,17 @@ impl Run<'_> {
         }
     }
 
-    async fn delete(&self, change: &ResourceChange) -> Result<(), ()> {
+    async fn delete(&self, change: &ResourceChange, batched: bool) -> Result<(), ()> {
         let address = &change.address;
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
+        let _permit = match batched {
+            true => None,
+            false => Some(
+                self.permits
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed"),
+            ),
+        };
         if self.opts.stop.load(Ordering::SeqCst) {
             self.not_started
                 .lock()

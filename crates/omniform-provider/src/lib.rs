@@ -214,6 +214,13 @@ pub trait Provider: Send + Sync + fmt::Debug {
         false
     }
 
+    /// Whether the provider gathers the operations on this type that start together into
+    /// one API call (Route53 record changes into one ChangeBatch per zone). The engine then
+    /// starts every instance of a block at once, as one of its `--parallelism` slots.
+    fn batches_calls(&self, _type_name: &str) -> bool {
+        false
+    }
+
     /// Reads live state. The default says every object is as recorded, which is right for
     /// resources that live only in state.
     async fn read(&self, req: ReadRequest) -> Result<ReadResponse, ProviderError> {

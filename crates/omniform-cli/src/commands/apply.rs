@@ -450,12 +450,17 @@ async fn execute(
             report.not_started.len()
         );
     }
+    let next = if report.interrupted() {
+        "Run `omniform apply` again to finish."
+    } else {
+        "Fix what failed (the messages above), then run `omniform apply` again to finish."
+    };
     let saved = match applied.serial {
         Some(serial) => format!("state saved as serial {serial}"),
         None => "state unchanged".into(),
     };
     eprintln!(
-        "\n{} {} added, {} changed, {} destroyed; {} failed, {} skipped, {} not started; {saved}. Run `omniform apply` again to finish.",
+        "\n{} {} added, {} changed, {} destroyed; {} failed, {} skipped, {} not started; {saved}. {next}",
         ui.err.red(&ui.err.bold(&format!(
             "{verb} {}:",
             if report.interrupted() {
