@@ -33,6 +33,19 @@ async fn current_value(m: &Moto, name: &str) -> Option<String> {
         .and_then(|v| v.secret_string().map(str::to_string))
 }
 
+async fn described(
+    m: &Moto,
+    name: &str,
+) -> aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput {
+    m.sdk
+        .secrets
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn live_names(m: &Moto) -> Vec<String> {
     m.sdk
         .secrets
@@ -274,14 +287,7 @@ async fn a_destroyed_secret_in_its_recovery_window_is_restored_by_the_next_apply
         "{:?}",
         destroyed.report.failed
     );
-    let gone = m
-        .sdk
-        .secrets
-        .describe_secret()
-        .secret_id(name)
-        .send()
-        .await
-        .unwrap();
+    let gone = described(&m, name).await;
     assert!(
         gone.deleted_date().is_some(),
         "AWS keeps it for the recovery window"
@@ -301,14 +307,7 @@ async fn a_destroyed_secret_in_its_recovery_window_is_restored_by_the_next_apply
     let second = secrets(name, "second", "v2");
     apply_ok(lab, &second).await;
     assert_eq!(lab.attr("aws_secretsmanager_secret.api", "arn"), arn);
-    let live = m
-        .sdk
-        .secrets
-        .describe_secret()
-        .secret_id(name)
-        .send()
-        .await
-        .unwrap();
+    let live = described(&m, name).await;
     assert!(live.deleted_date().is_none());
     assert_eq!(live.description(), Some("second"));
     assert_eq!(current_value(&m, name).await.as_deref(), Some("v2"));

@@ -476,15 +476,7 @@ impl Run<'_> {
             Desired::Fixed { .. } => HashMap::new(),
         };
         let batched = self.batched(changes);
-        let _slot = match batched {
-            true => Some(
-                self.permits
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed"),
-            ),
-            false => None,
-        };
+        let _slot = self.slot(batched).await;
         let results = join_all(
             changes
                 .iter()
@@ -495,6 +487,19 @@ impl Run<'_> {
             Ok(())
         } else {
             Err(())
+        }
+    }
+
+    /// One of the `--parallelism` slots, when `take` is set.
+    async fn slot(&self, take: bool) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match take {
+            true => Some(
+                self.permits
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed"),
+            ),
+            false => None,
         }
     }
 
@@ -631,15 +636,7 @@ impl Run<'_> {
         }
         // One provider operation per slot (a batched block holds one slot for all);
         // once stopped, what is still waiting for a slot does not start.
-        let _permit = match batched {
-            true => None,
-            false => Some(
-                self.permits
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed"),
-            ),
-        };
+        let _permit = self.slot(!batched).await;
         if self.opts.stop.load(Ordering::SeqCst) {
             self.not_started
                 .lock()
@@ -807,15 +804,7 @@ impl Run<'_> {
     /// Deletes every instance of one block.
     async fn delete_block(&self, changes: &[&ResourceChange]) -> Result<(), ()> {
         let batched = self.batched(changes);
-        let _slot = match batched {
-            true => Some(
-                self.permits
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed"),
-            ),
-            false => None,
-        };
+        let _slot = self.slot(batched).await;
         let results = join_all(changes.iter().map(|c| self.delete(c, batched))).await;
         if results.iter().all(|r| r.is_ok()) {
             Ok(())
@@ -826,15 +815,7 @@ impl Run<'_> {
 
     async fn delete(&self, change: &ResourceChange, batched: bool) -> Result<(), ()> {
         let address = &change.address;
-        let _permit = match batched {
-            true => None,
-            false => Some(
-                self.permits
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed"),
-            ),
-        };
+        let _permit = self.slot(!batched).await;
         if self.opts.stop.load(Ordering::SeqCst) {
             self.not_started
                 .lock()
